@@ -1,0 +1,163 @@
+// The process and machine figures of /stats, gathered off the hot path:
+// a one-second ticker samples the request counter and event-loop utilization
+// (for the window's rate), v8's GCProfiler is harvested every few seconds (GC
+// count, last pause, bytes freed), and the rest is read when /stats asks.
+
+import { statfsSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks'
+import v8 from 'node:v8'
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+
+interface Tick { at: number, requests: number, elu: EventLoopUtilization }
+
+export class RuntimeMonitor {
+  readonly #ticks: Tick[] = []
+  readonly #keep: number
+  readonly #timers: NodeJS.Timeout[] = []
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 })
+  readonly #gc = new v8.GCProfiler()
+  readonly #readRequests: () => number
+  #gcCount = 0
+  #gcLastPauseMs = 0
+  #gcPauseTotalMs = 0
+  #gcFreedBytes = 0
+  readonly startedAt = performance.now()
+
+  constructor (windowSeconds: number, readRequests: () => number) {
+    this.#keep = windowSeconds + 2
+    this.#readRequests = readRequests
+    this.#loopDelay.enable()
+    this.#gc.start()
+    this.#tick()
+    this.#timers.push(setInterval(() => this.#tick(), 1000), setInterval(() => this.#harvestGc(), 5000))
+    for (const t of this.#timers) t.unref()
+  }
+
+  #tick (): void {
+    this.#ticks.push({ at: performance.now(), requests: this.#readRequests(), elu: performance.eventLoopUtilization() })
+    if (this.#ticks.length > this.#keep) this.#ticks.shift()
+  }
+
+  #harvestGc (): void {
+    const result = this.#gc.stop()
+    this.#gc.start()
+    for (const s of result?.statistics ?? []) {
+      this.#gcCount++
+      this.#gcLastPauseMs = s.cost / 1000
+      this.#gcPauseTotalMs += s.cost / 1000
+      this.#gcFreedBytes += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize)
+    }
+  }
+
+  /** Requests per second and event-loop utilization over the last `seconds` (or since start). */
+  window (seconds: number, requestsNow: number): { seconds: number, requestsPerSecond: number, elu: number } {
+    const now = performance.now()
+    const from = now - seconds * 1000
+    // The oldest tick inside the window, or the first one when we are younger than it.
+    const base = this.#ticks.find((t) => t.at >= from - 1) ?? this.#ticks[0] as Tick
+    const span = Math.max(now - base.at, 1) / 1000
+    const elu = performance.eventLoopUtilization(performance.eventLoopUtilization(), base.elu)
+    return { seconds: span, requestsPerSecond: Math.max(0, requestsNow - base.requests) / span, elu: elu.utilization }
+  }
+
+  /** Forget request history (after /stats/reset): rates restart from zero. */
+  resetRequests (): void {
+    this.#ticks.length = 0
+    this.#tick()
+    this.#loopDelay.reset()
+  }
+
+  gc (): { count: number, lastPauseMs: number, totalPauseMs: number, allocatedBytes: number } {
+    this.#harvestGc()
+    return {
+      count: this.#gcCount,
+      lastPauseMs: this.#gcLastPauseMs,
+      totalPauseMs: this.#gcPauseTotalMs,
+      allocatedBytes: this.#gcFreedBytes + process.memoryUsage().heapUsed
+    }
+  }
+
+  loopDelayP99Ms (): number {
+    const p = this.#loopDelay.percentile(99)
+    // The monitor's timer runs every `resolution` ms: what it sees is the delay beyond that.
+    return Number.isFinite(p) ? Math.max(0, p / 1e6 - 20) : 0
+  }
+
+  close (): void {
+    for (const t of this.#timers) clearInterval(t)
+    this.#loopDelay.disable()
+    this.#gc.stop()
+  }
+}
+
+const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' }
+
+/** Facts that do not change while we run. */
+export const host = {
+  hostname: os.hostname(),
+  // Named as Go's runtime names them, as the original printed them.
+  os: process.platform === 'win32' ? 'windows' : process.platform,
+  architecture: GOARCH[process.arch] ?? process.arch,
+  numCpu: os.availableParallelism(),
+  kernelVersion: os.release()
+}
+
+function readNumber (path: string): number | undefined {
+  try {
+    const text = readFileSync(path, 'utf8').trim()
+    return /^\d+$/.test(text) ? Number(text) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function readStat (path: string, key: string): number | undefined {
+  try {
+    const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(readFileSync(path, 'utf8'))
+    return m === null ? undefined : Number(m[1])
+  } catch {
+    return undefined
+  }
+}
+
+export interface ContainerMemory {
+  source: 'cgroup-v2' | 'cgroup-v1' | 'none'
+  /** The container's limit in bytes, undefined when unlimited. */
+  limit: number | undefined
+  /** What Kubernetes calls the working set: usage minus inactive file cache. */
+  workingSet: number | undefined
+}
+
+/** The container's memory from its cgroup (v2, else v1); `root` is for tests. */
+export function containerMemory (root = '/sys/fs/cgroup'): ContainerMemory {
+  const v2usage = readNumber(`${root}/memory.current`)
+  if (v2usage !== undefined) {
+    const inactive = readStat(`${root}/memory.stat`, 'inactive_file') ?? 0
+    return { source: 'cgroup-v2', limit: readNumber(`${root}/memory.max`), workingSet: Math.max(0, v2usage - inactive) }
+  }
+  const v1usage = readNumber(`${root}/memory/memory.usage_in_bytes`)
+  if (v1usage !== undefined) {
+    const inactive = readStat(`${root}/memory/memory.stat`, 'total_inactive_file') ?? 0
+    const limit = readNumber(`${root}/memory/memory.limit_in_bytes`)
+    // v1 reports "no limit" as a huge page-aligned number.
+    return { source: 'cgroup-v1', limit: limit !== undefined && limit < 2 ** 60 ? limit : undefined, workingSet: Math.max(0, v1usage - inactive) }
+  }
+  return { source: 'none', limit: undefined, workingSet: undefined }
+}
+
+export function disk (path = '/'): { totalGb: number, availableGb: number, usagePercent: number } | undefined {
+  try {
+    const s = statfsSync(path)
+    const total = s.blocks * s.bsize
+    const available = s.bavail * s.bsize
+    const used = total - s.bfree * s.bsize
+    return { totalGb: total / GiB, availableGb: available / GiB, usagePercent: total > 0 ? (used / (used + available)) * 100 : 0 }
+  } catch {
+    return undefined
+  }
+}
+
+export const toMiB = (bytes: number): number => bytes / MiB

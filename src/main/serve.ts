@@ -1,0 +1,77 @@
+// Wires one running PodMeter: the shared buffer, the histogram pool, the
+// runtime monitor and the HTTP server, and the orderly shutdown.
+
+import type { AddressInfo } from 'node:net'
+import type { ServerConfig } from '../shared/config.js'
+import { C, create, readCounter } from '../shared/layout.js'
+import { RingProducer } from '../shared/ring.js'
+import { HistogramPool } from './pool.js'
+import { RuntimeMonitor } from './runtime.js'
+import { createMeterServer } from './server.js'
+
+export interface Running {
+  port: number
+  url: string
+  /** Stop as on SIGTERM: not ready, stop accepting, let in-flight requests finish, close. */
+  shutdown: () => Promise<void>
+}
+
+export async function serve (config: ServerConfig): Promise<Running> {
+  const views = create({
+    ringCapacity: config.ringCapacity,
+    lowestUs: config.lowestUs,
+    highestUs: config.highestUs,
+    digits: config.digits,
+    windowSeconds: config.windowSeconds
+  })
+  const ring = new RingProducer(views)
+  const pool = new HistogramPool(views, config)
+  const runtime = new RuntimeMonitor(config.windowSeconds, () => readCounter(views, C.REQUESTS))
+  const stats = {
+    views,
+    runtime,
+    windowSeconds: config.windowSeconds,
+    since: performance.now(),
+    mode: () => ({ mode: 'none', sidecar: false })
+  }
+  const meter = createMeterServer({
+    views,
+    ring,
+    pool,
+    stats,
+    delayUs: config.delayUs,
+    maxDelayUs: config.maxDelayUs,
+    onReset: () => { stats.since = performance.now(); runtime.resetRequests() }
+  })
+  const { server } = meter
+  server.keepAliveTimeout = config.keepAliveTimeoutMs
+
+  await pool.start()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
+  })
+  const { port, address, family } = server.address() as AddressInfo
+  const hostPart = family === 'IPv6' ? `[${address}]` : address
+
+  let closing: Promise<void> | undefined
+  const shutdown = async (): Promise<void> => {
+    closing ??= (async () => {
+      meter.drainConnections()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Idle keep-alive connections close now; busy ones get Connection: close
+      // on their response and end after it. Whatever is left after the grace
+      // period is cut.
+      server.closeIdleConnections()
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref())
+      await Promise.race([closed, grace])
+      clearInterval(sweep)
+      server.closeAllConnections()
+      runtime.close()
+      await pool.close()
+    })()
+    return closing
+  }
+  return { port, url: `http://${hostPart}:${port}`, shutdown }
+}

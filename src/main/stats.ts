@@ -1,0 +1,133 @@
+// The /stats document: the worker's snapshot (percentiles, already computed
+// off this thread) plus counters and runtime figures. Every key of the Go
+// original keeps its name and unit; latency is float milliseconds with
+// microsecond resolution, null when there is no sample to speak of.
+
+import os from 'node:os'
+import { usToMs } from '../shared/duration.js'
+import { C, HOP_BUCKETS, readCounter, type Views } from '../shared/layout.js'
+import type { Summary } from '../worker/histograms.js'
+import type { Snapshot } from '../worker/drain.js'
+import { containerMemory, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
+
+export const STATS_PERCENTILES = [50, 90, 95, 99, 99.9]
+
+export interface StatsContext {
+  views: Views
+  runtime: RuntimeMonitor
+  windowSeconds: number
+  /** performance.now() of the last reset (or start). */
+  since: number
+  workerThreads: number
+  mode: () => { mode: string, sidecar: boolean }
+}
+
+const ms = (us: number | null | undefined): number | null => (us === null || us === undefined ? null : usToMs(us))
+const round = (n: number, digits: number): number => Number(n.toFixed(digits))
+
+function latency (s: Summary): Record<string, number | null> {
+  return {
+    p50_ms: ms(s.percentiles['50']),
+    p90_ms: ms(s.percentiles['90']),
+    p95_ms: ms(s.percentiles['95']),
+    p99_ms: ms(s.percentiles['99']),
+    p999_ms: ms(s.percentiles['99.9']),
+    min_ms: ms(s.min),
+    max_ms: ms(s.max),
+    avg_ms: s.mean === null ? null : round(s.mean / 1000, 4)
+  }
+}
+
+export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, unknown> {
+  const v = ctx.views
+  const n = (i: number): number => readCounter(v, i)
+  const requests = n(C.REQUESTS)
+  const errors = n(C.ERRORS)
+  const now = performance.now()
+  const sinceReset = Math.max(now - ctx.since, 1) / 1000
+  const win = ctx.runtime.window(ctx.windowSeconds, requests)
+  const life = snap.lifetime
+  const mem = process.memoryUsage()
+  const gc = ctx.runtime.gc()
+  const cpu = process.cpuUsage()
+  const container = containerMemory()
+  const d = disk()
+  const totalMem = container.limit ?? os.totalmem()
+  const availableMem = container.limit !== undefined && container.workingSet !== undefined
+    ? Math.max(0, container.limit - container.workingSet)
+    : os.freemem()
+  const viaProxy = n(C.VIA_PROXY)
+  const hopSum = n(C.PROXY_HOPS) + n(C.MESH_HOPS)
+  const mode = ctx.mode()
+  const hopsByCount: Record<string, number> = {}
+  for (let i = 0; i < HOP_BUCKETS; i++) hopsByCount[i === HOP_BUCKETS - 1 ? `${i}+` : String(i)] = n(C.HOPS_BY_COUNT + i)
+
+  return {
+    // The original's keys, same names and units.
+    requests,
+    errors,
+    requests_per_second: round(win.requestsPerSecond, 3),
+    success_rate_percent: requests > 0 ? round(((requests - errors) / requests) * 100, 4) : null,
+    avg_latency_ms: life.mean === null ? null : round(life.mean / 1000, 4),
+    p50_latency_ms: ms(life.percentiles['50']),
+    p95_latency_ms: ms(life.percentiles['95']),
+    p99_latency_ms: ms(life.percentiles['99']),
+    p999_latency_ms: ms(life.percentiles['99.9']),
+    min_latency_ms: ms(life.min),
+    max_latency_ms: ms(life.max),
+    memory_heap_mb: round(toMiB(mem.heapUsed), 3),
+    memory_sys_mb: round(toMiB(mem.rss), 3),
+    memory_total_alloc_mb: round(toMiB(gc.allocatedBytes), 3),
+    goroutines: process.getActiveResourcesInfo().length,
+    gc_pause_ms: round(gc.lastPauseMs, 4),
+    num_gc: gc.count,
+    uptime_seconds: round(process.uptime(), 3),
+    avg_proxy_hops: requests > 0 ? round(hopSum / requests, 4) : 0,
+    proxy_detected: viaProxy > 0,
+    istio_sidecar_detected: mode.sidecar,
+    requests_via_proxy: viaProxy,
+    service_mesh_mode: mode.mode,
+    hostname: host.hostname,
+    os: host.os,
+    architecture: host.architecture,
+    num_cpu: host.numCpu,
+    kernel_version: host.kernelVersion,
+    total_memory_mb: round(toMiB(totalMem), 3),
+    available_memory_mb: round(toMiB(availableMem), 3),
+    total_disk_gb: d === undefined ? null : round(d.totalGb, 3),
+    available_disk_gb: d === undefined ? null : round(d.availableGb, 3),
+    disk_usage_percent: d === undefined ? null : round(d.usagePercent, 2),
+    // New keys.
+    p90_latency_ms: ms(life.percentiles['90']),
+    samples: life.count,
+    samples_dropped: n(C.SAMPLES_DROPPED),
+    samples_clamped: n(C.SAMPLES_CLAMPED),
+    avg_requests_per_second: round(requests / sinceReset, 3),
+    window: {
+      seconds: round(win.seconds, 3),
+      requests_per_second: round(win.requestsPerSecond, 3),
+      samples: snap.current.count,
+      ...latency(snap.current)
+    },
+    status_codes: {
+      '1xx': n(C.STATUS_1XX),
+      '2xx': n(C.STATUS_1XX + 1),
+      '3xx': n(C.STATUS_1XX + 2),
+      '4xx': n(C.STATUS_1XX + 3),
+      '5xx': n(C.STATUS_1XX + 4),
+      aborted: n(C.ABORTED)
+    },
+    requests_by_hop_count: hopsByCount,
+    unmeasured_requests: n(C.UNMEASURED),
+    event_loop_utilization: round(win.elu, 4),
+    event_loop_delay_p99_ms: round(ctx.runtime.loopDelayP99Ms(), 3),
+    cpu_user_seconds: round(cpu.user / 1e6, 3),
+    cpu_system_seconds: round(cpu.system / 1e6, 3),
+    gc_pause_total_ms: round(gc.totalPauseMs, 3),
+    threads: 1 + ctx.workerThreads,
+    worker_restarts: Math.max(0, n(C.WORKER_STARTS) - 1),
+    memory_limit_source: container.source,
+    container_memory_working_set_mb: container.workingSet === undefined ? null : round(toMiB(container.workingSet), 3),
+    measured_since_seconds: round(sinceReset, 3)
+  }
+}

@@ -1,0 +1,131 @@
+// Server settings: each one an environment variable and an equal
+// `podmeter serve` flag (--port 9090 or --port=9090; flags win over the
+// environment). Each entry documents its default and unit where it is defined.
+// An invalid value stops start-up with a ConfigError naming the setting and
+// what it accepts.
+
+import { ConfigError } from './errors.js'
+import { parseDurationUs } from './duration.js'
+
+export interface ServerConfig {
+  /** PORT: TCP port of the measured server. Default 8080. */
+  port: number
+  /** HOST: address to listen on. Default 0.0.0.0 (all IPv4 interfaces, as in a pod). */
+  host: string
+  /** DELAY_MS: simulated work of `GET /` in ms (fractions allowed, or 250us / 1.5s). Default 20, as the original. */
+  delayUs: number
+  /** MAX_DELAY_MS: largest `delay` a request may ask for, in ms. Default 10000. */
+  maxDelayUs: number
+  /** WINDOW_SECONDS: the "current" window of requests_per_second and window.*, in seconds (1..120). Default 10. */
+  windowSeconds: number
+  /** RING_CAPACITY: latency slots between the threads, a power of two. Default 262144 (1 MiB; about 4 s at 60k req/s). */
+  ringCapacity: number
+  /** HISTOGRAM_MIN_US / HISTOGRAM_MAX_US: histogram range in µs. Defaults 1 and 60000000 (60 s). Outside it, samples are clamped and counted. */
+  lowestUs: number
+  highestUs: number
+  /** HISTOGRAM_DIGITS: significant decimal digits kept (1..5). Default 3: every value within 0.1 %. */
+  digits: number
+  /** DRAIN_INTERVAL_MS: how often the worker empties the ring, in ms. Default 50. */
+  drainIntervalMs: number
+  /** STATS_TIMEOUT_MS: how long /stats waits for the worker before answering 503, in ms. Default 2000. */
+  statsTimeoutMs: number
+  /** SHUTDOWN_GRACE_MS: on SIGTERM, how long in-flight requests get before connections are cut, in ms. Default 10000 (Kubernetes waits 30 s). */
+  shutdownGraceMs: number
+  /** KEEP_ALIVE_TIMEOUT_MS: idle keep-alive connections close after this, in ms. Default 65000. */
+  keepAliveTimeoutMs: number
+}
+
+interface Setting {
+  env: string
+  flag: string
+  key: keyof ServerConfig
+  parse: (text: string) => number | string | undefined
+  accepts: string
+}
+
+const integer = (min: number, max: number) => (text: string): number | undefined => {
+  if (!/^\d{1,10}$/.test(text)) return undefined
+  const n = Number(text)
+  return n >= min && n <= max ? n : undefined
+}
+const durationMs = (min: number, max: number) => (text: string): number | undefined => {
+  const us = parseDurationUs(text, 'ms')
+  return us !== undefined && us >= min * 1000 && us <= max * 1000 ? us : undefined
+}
+const powerOfTwo = (text: string): number | undefined => {
+  const n = integer(1024, 2 ** 26)(text)
+  return n !== undefined && (n & (n - 1)) === 0 ? n : undefined
+}
+
+export const SETTINGS: Setting[] = [
+  { env: 'PORT', flag: 'port', key: 'port', parse: integer(0, 65535), accepts: 'a port number from 0 to 65535' },
+  { env: 'HOST', flag: 'host', key: 'host', parse: (t) => (/^[\w.:-]{1,255}$/.test(t) ? t : undefined), accepts: 'an IP address or host name' },
+  { env: 'DELAY_MS', flag: 'delay-ms', key: 'delayUs', parse: durationMs(0, 3_600_000), accepts: 'a duration in ms (20, 0.25) or with a unit (250us, 1.5s), at most 1 hour' },
+  { env: 'MAX_DELAY_MS', flag: 'max-delay-ms', key: 'maxDelayUs', parse: durationMs(0, 3_600_000), accepts: 'a duration in ms or with a unit, at most 1 hour' },
+  { env: 'WINDOW_SECONDS', flag: 'window-seconds', key: 'windowSeconds', parse: integer(1, 120), accepts: 'a whole number of seconds from 1 to 120' },
+  { env: 'RING_CAPACITY', flag: 'ring-capacity', key: 'ringCapacity', parse: powerOfTwo, accepts: 'a power of two from 1024 to 67108864' },
+  { env: 'HISTOGRAM_MIN_US', flag: 'histogram-min-us', key: 'lowestUs', parse: integer(1, 1_000_000), accepts: 'a whole number of µs from 1 to 1000000' },
+  { env: 'HISTOGRAM_MAX_US', flag: 'histogram-max-us', key: 'highestUs', parse: integer(2, 3_600_000_000), accepts: 'a whole number of µs up to 3600000000 (1 hour)' },
+  { env: 'HISTOGRAM_DIGITS', flag: 'histogram-digits', key: 'digits', parse: integer(1, 5), accepts: 'a whole number of significant digits from 1 to 5' },
+  { env: 'DRAIN_INTERVAL_MS', flag: 'drain-interval-ms', key: 'drainIntervalMs', parse: integer(1, 1000), accepts: 'a whole number of ms from 1 to 1000' },
+  { env: 'STATS_TIMEOUT_MS', flag: 'stats-timeout-ms', key: 'statsTimeoutMs', parse: integer(10, 60_000), accepts: 'a whole number of ms from 10 to 60000' },
+  { env: 'SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', key: 'shutdownGraceMs', parse: integer(0, 300_000), accepts: 'a whole number of ms from 0 to 300000' },
+  { env: 'KEEP_ALIVE_TIMEOUT_MS', flag: 'keep-alive-timeout-ms', key: 'keepAliveTimeoutMs', parse: integer(0, 7_200_000), accepts: 'a whole number of ms from 0 to 7200000' }
+]
+
+export const DEFAULTS: ServerConfig = {
+  port: 8080,
+  host: '0.0.0.0',
+  delayUs: 20_000,
+  maxDelayUs: 10_000_000,
+  windowSeconds: 10,
+  ringCapacity: 2 ** 18,
+  lowestUs: 1,
+  highestUs: 60_000_000,
+  digits: 3,
+  drainIntervalMs: 50,
+  statsTimeoutMs: 2000,
+  shutdownGraceMs: 10_000,
+  keepAliveTimeoutMs: 65_000
+}
+
+/** Reads flags (`--name value` or `--name=value`) and the environment into a checked config. */
+export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const values = new Map<Setting, string>()
+  for (const s of SETTINGS) {
+    const v = env[s.env]
+    if (v !== undefined && v !== '') values.set(s, v)
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--help' || arg === '-h') throw new ConfigError('--help', usage())
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg)
+    const setting = m === null ? undefined : SETTINGS.find((s) => s.flag === m[1])
+    if (m === null || setting === undefined) throw new ConfigError(arg, `unknown option\n\n${usage()}`)
+    const value = m[2] ?? argv[++i]
+    if (value === undefined) throw new ConfigError(`--${setting.flag}`, `needs a value: ${setting.accepts}`)
+    values.set(setting, value)
+  }
+  const config: ServerConfig = { ...DEFAULTS }
+  for (const [s, text] of values) {
+    const parsed = s.parse(text.trim())
+    if (parsed === undefined) throw new ConfigError(s.env, `${JSON.stringify(text)} is not ${s.accepts}`)
+    ;(config as unknown as Record<string, unknown>)[s.key] = parsed
+  }
+  if (config.highestUs < 2 * config.lowestUs) {
+    throw new ConfigError('HISTOGRAM_MAX_US', `must be at least twice HISTOGRAM_MIN_US (${config.lowestUs})`)
+  }
+  if (config.delayUs > config.maxDelayUs) {
+    throw new ConfigError('DELAY_MS', `is larger than MAX_DELAY_MS (${config.maxDelayUs / 1000} ms)`)
+  }
+  return config
+}
+
+export function usage (): string {
+  const rows = SETTINGS.map((s) => {
+    const def = DEFAULTS[s.key]
+    const shown = s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
+    return `  --${s.flag.padEnd(22)} ${s.env.padEnd(22)} default ${String(shown)}`
+  })
+  return ['usage: podmeter serve [options]   (each option is also an environment variable)', '', ...rows].join('\n')
+}

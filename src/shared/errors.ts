@@ -1,0 +1,49 @@
+// The error table. Every error a client can get has a stable code, an HTTP
+// status and a default message; a response body is always
+// {"error":{"code":"…","message":"…"}}. Codes never change meaning once shipped.
+//
+// Errors do not cross threads as classes (piscina delivers a worker's error as a
+// plain Error without its code), so workers return { ok: false, code } and the
+// main thread turns that into an ApiError with this table.
+
+export const ERRORS = {
+  INVALID_DELAY: { status: 400, message: 'delay must be a duration (250us, 5ms, 1.5s; a bare number is ms) or a weighted list like 1ms:90,50ms:10' },
+  DELAY_TOO_LARGE: { status: 400, message: 'delay is larger than MAX_DELAY_MS' },
+  INVALID_STATUS: { status: 400, message: 'status must be an HTTP status code from 200 to 599 or a weighted list like 503:5,429:1' },
+  INVALID_WEIGHTS: { status: 400, message: 'weights in a list are percentages of requests: each above 0, all together at most 100' },
+  INVALID_QUERY: { status: 400, message: 'the query string could not be decoded' },
+  NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
+  STATS_UNAVAILABLE: { status: 503, message: 'the histogram worker did not answer in time; counters are safe, retry' },
+  SHUTTING_DOWN: { status: 503, message: 'the server is shutting down' },
+  NOT_READY: { status: 503, message: 'the histogram worker is not ready yet' }
+} as const satisfies Record<string, { status: number, message: string }>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError'
+  readonly code: ErrorCode
+  readonly status: number
+
+  constructor (code: ErrorCode, message?: string) {
+    super(message ?? ERRORS[code].message)
+    this.code = code
+    this.status = ERRORS[code].status
+  }
+
+  toJSON (): { error: { code: ErrorCode, message: string } } {
+    return { error: { code: this.code, message: this.message } }
+  }
+}
+
+/** A configuration value that cannot be used: start-up stops with this message. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly setting: string
+
+  constructor (setting: string, message: string) {
+    super(`${setting}: ${message}`)
+    this.setting = setting
+  }
+}

@@ -1,0 +1,160 @@
+// The one SharedArrayBuffer that the main thread and the histogram worker share.
+// Both threads import this file; nothing else knows an offset.
+//
+//   header    Int32    magic, version and the sizes the buffer was made for
+//   counters  BigInt64 request counters, written by the main thread with
+//                      Atomics.add (sample counters by the worker)
+//   ring      Uint32   write and read sequence numbers, then the latency slots
+//   hist      Float64  exact min, max and sum of recorded samples, slice stamps,
+//                      then the HDR counts arrays: cumulative and window as
+//                      Float64, one Uint32 array per one-second slice
+//
+// The histogram counts live here rather than in the worker's heap so that a
+// replacement worker (piscina starts one when the owner dies) picks up every
+// sample already recorded: a dying worker loses nothing it had recorded.
+
+import { Float64Histogram } from 'hdr-histogram-js'
+
+export const MAGIC = 0x504d5452 // 'PMTR'
+export const LAYOUT_VERSION = 1
+
+/** Counter indexes into `counters` (BigInt64). Counters are 64-bit: a busy pod passes 2^31 in hours. */
+export const C = {
+  REQUESTS: 0, // measured requests that ended (finished or aborted)
+  ERRORS: 1, // measured requests not ending in 2xx/3xx, aborted ones included
+  ABORTED: 2, // client went away before the response finished
+  STATUS_1XX: 3, // 3..7: by status class, 1xx..5xx
+  VIA_PROXY: 8, // requests that crossed at least one proxy or mesh hop
+  PROXY_HOPS: 9, // sum of X-Forwarded-For / Via hops
+  MESH_HOPS: 10, // sum of Envoy hops (mesh markers)
+  HOPS_BY_COUNT: 11, // 11..15: requests with 0, 1, 2, 3, 4+ total hops
+  UNMEASURED: 16, // probes, /stats, /metrics and the like
+  SAMPLES_DROPPED: 17, // ring was full: sample not recorded (request still counted)
+  MAIN_THREAD_END: 18, // counters below this are the main thread's; those from here on the worker's
+  SAMPLES_CLAMPED: 18, // written by the worker: sample outside the histogram range
+  SAMPLES_RECORDED: 19, // written by the worker
+  WORKER_STARTS: 20 // written by each histogram worker as it attaches
+} as const
+export const COUNTER_COUNT = 24
+export const HOP_BUCKETS = 5
+
+/** Indexes into `histMeta` (Float64), written by the worker only. */
+export const M = { MIN: 0, MAX: 1, SUM: 2, COUNT: 3 } as const
+const META_COUNT = 8
+
+export interface LayoutConfig {
+  /** Ring slots; a power of two. */
+  ringCapacity: number
+  /** Histogram range in microseconds and significant digits. */
+  lowestUs: number
+  highestUs: number
+  digits: number
+  /** Seconds in the "current" window; the worker keeps one slice per second plus the one being filled. */
+  windowSeconds: number
+}
+
+export interface Views {
+  readonly sab: SharedArrayBuffer
+  readonly config: LayoutConfig
+  readonly header: Int32Array
+  readonly counters: BigInt64Array
+  /** [0] write sequence, [16] read sequence: 64 bytes apart so the two threads do not share a cache line. */
+  readonly ringIndex: Uint32Array
+  readonly ringSlots: Uint32Array
+  readonly histMeta: Float64Array
+  /** The second each slice holds, -1 when empty. */
+  readonly sliceStamps: Float64Array
+  readonly cumulativeCounts: Float64Array
+  readonly windowCounts: Float64Array
+  readonly sliceCounts: Uint32Array[]
+}
+
+export const RING_WRITE = 0
+export const RING_READ = 16
+
+const H = { MAGIC: 0, VERSION: 1, RING: 2, COUNTS_LEN: 3, SLICES: 4, BYTES: 5 } as const
+
+export function countsLength (config: LayoutConfig): number {
+  return new Float64Histogram(config.lowestUs, config.highestUs, config.digits).countsArrayLength
+}
+
+function plan (config: LayoutConfig): { offsets: number[], countsLen: number, slices: number, bytes: number } {
+  const countsLen = countsLength(config)
+  const slices = config.windowSeconds + 1
+  const sizes = [
+    16 * 4, // header
+    COUNTER_COUNT * 8, // counters
+    32 * 4, // ring index
+    config.ringCapacity * 4, // ring slots
+    META_COUNT * 8, // hist meta
+    slices * 8, // slice stamps
+    countsLen * 8, // cumulative
+    countsLen * 8, // window
+    slices * countsLen * 4 // slices
+  ]
+  const offsets: number[] = []
+  let at = 0
+  for (const size of sizes) {
+    offsets.push(at)
+    at += Math.ceil(size / 64) * 64 // cache-line aligned, and 8-aligned for the 64-bit views
+  }
+  return { offsets, countsLen, slices, bytes: at }
+}
+
+function views (sab: SharedArrayBuffer, config: LayoutConfig): Views {
+  const { offsets: o, countsLen, slices } = plan(config)
+  const at = (i: number): number => o[i] as number
+  const sliceCounts: Uint32Array[] = []
+  for (let s = 0; s < slices; s++) sliceCounts.push(new Uint32Array(sab, at(8) + s * countsLen * 4, countsLen))
+  return {
+    sab,
+    config,
+    header: new Int32Array(sab, at(0), 16),
+    counters: new BigInt64Array(sab, at(1), COUNTER_COUNT),
+    ringIndex: new Uint32Array(sab, at(2), 32),
+    ringSlots: new Uint32Array(sab, at(3), config.ringCapacity),
+    histMeta: new Float64Array(sab, at(4), META_COUNT),
+    sliceStamps: new Float64Array(sab, at(5), slices),
+    cumulativeCounts: new Float64Array(sab, at(6), countsLen),
+    windowCounts: new Float64Array(sab, at(7), countsLen),
+    sliceCounts
+  }
+}
+
+/** Makes and initialises the shared buffer (main thread, once). */
+export function create (config: LayoutConfig): Views {
+  const { countsLen, slices, bytes } = plan(config)
+  const v = views(new SharedArrayBuffer(bytes), config)
+  v.header[H.VERSION] = LAYOUT_VERSION
+  v.header[H.RING] = config.ringCapacity
+  v.header[H.COUNTS_LEN] = countsLen
+  v.header[H.SLICES] = slices
+  v.header[H.BYTES] = bytes
+  v.sliceStamps.fill(-1)
+  resetMeta(v.histMeta)
+  // Written last, so a reader that sees the magic sees a complete header.
+  Atomics.store(v.header, H.MAGIC, MAGIC)
+  return v
+}
+
+/** Typed views on a buffer made by create() with the same config; throws if they disagree. */
+export function attach (sab: SharedArrayBuffer, config: LayoutConfig): Views {
+  const v = views(sab, config)
+  const { countsLen, slices, bytes } = plan(config)
+  const h = v.header
+  if (Atomics.load(h, H.MAGIC) !== MAGIC) throw new Error('shared buffer: bad magic number')
+  if (h[H.VERSION] !== LAYOUT_VERSION) throw new Error(`shared buffer: layout version ${h[H.VERSION]}, expected ${LAYOUT_VERSION}`)
+  if (h[H.RING] !== config.ringCapacity || h[H.COUNTS_LEN] !== countsLen || h[H.SLICES] !== slices || h[H.BYTES] !== bytes) {
+    throw new Error('shared buffer: made for another configuration')
+  }
+  return v
+}
+
+export function resetMeta (meta: Float64Array): void {
+  meta.fill(0)
+  meta[M.MIN] = Number.POSITIVE_INFINITY
+}
+
+export function readCounter (v: Views, index: number): number {
+  return Number(Atomics.load(v.counters, index))
+}

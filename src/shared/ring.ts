@@ -1,0 +1,93 @@
+// Single-producer single-consumer ring of latency samples (integer µs) in the
+// shared buffer. The main thread produces; the histogram worker consumes.
+//
+// Invariants: capacity is a power of two; write and read are sequence numbers
+// that only grow (mod 2^32, compared as unsigned differences, so they wrap
+// safely as long as capacity < 2^31); slot = seq & (capacity - 1);
+// empty when write == read; full when write - read == capacity.
+// Only the producer stores `write`, only the consumer stores `read`.
+
+import { C, RING_READ, RING_WRITE, type Views } from './layout.js'
+
+export class RingProducer {
+  readonly capacity: number
+  readonly #mask: number
+  readonly #slots: Uint32Array
+  readonly #index: Uint32Array
+  readonly #counters: BigInt64Array
+  /** Our own copy of `write`: the producer is its only writer. */
+  #write: number
+
+  constructor (v: Views) {
+    this.capacity = v.ringSlots.length
+    this.#mask = this.capacity - 1
+    this.#slots = v.ringSlots
+    this.#index = v.ringIndex
+    this.#counters = v.counters
+    this.#write = Atomics.load(v.ringIndex, RING_WRITE)
+  }
+
+  /**
+   * Pushes one sample. Returns the ring's fill after the push, or -1 when the
+   * ring was full and the sample was dropped (and counted). Never blocks.
+   */
+  push (value: number): number {
+    const w = this.#write
+    // Reading `read` with Atomics orders it after the consumer's last store:
+    // a stale (smaller) value only makes the ring look fuller, never emptier.
+    const used = (w - Atomics.load(this.#index, RING_READ)) >>> 0
+    if (used >= this.capacity) {
+      Atomics.add(this.#counters, C.SAMPLES_DROPPED, 1n)
+      return -1
+    }
+    this.#slots[w & this.#mask] = value
+    // Publishes the slot: the consumer loads `write` with Atomics before it
+    // reads slots, so it can never read a slot before the value above is in it.
+    const next = (w + 1) >>> 0
+    Atomics.store(this.#index, RING_WRITE, next)
+    this.#write = next
+    return used + 1
+  }
+
+  /** The next sequence number to be written; samples before it are in the ring or drained. */
+  get writeSequence (): number {
+    return this.#write
+  }
+}
+
+export class RingConsumer {
+  readonly #mask: number
+  readonly #slots: Uint32Array
+  readonly #index: Uint32Array
+
+  constructor (v: Views) {
+    this.#mask = v.ringSlots.length - 1
+    this.#slots = v.ringSlots
+    this.#index = v.ringIndex
+  }
+
+  /**
+   * Hands every sample published so far to `record`, oldest first, and returns
+   * how many. `until` (a write sequence) stops early, for a reset that must not
+   * eat samples produced after it.
+   */
+  drain (record: (value: number) => void, until?: number): number {
+    const end = until ?? Atomics.load(this.#index, RING_WRITE)
+    let r = Atomics.load(this.#index, RING_READ)
+    const start = r
+    while (((end - r) | 0) > 0) {
+      record(this.#slots[r & this.#mask] as number)
+      r = (r + 1) >>> 0
+      // Releasing each slot as soon as it is recorded: if this thread dies here,
+      // a replacement resumes after the last recorded sample instead of
+      // recording a batch twice into the shared histograms.
+      Atomics.store(this.#index, RING_READ, r)
+    }
+    return (r - start) >>> 0
+  }
+
+  /** Samples waiting in the ring. */
+  get pending (): number {
+    return (Atomics.load(this.#index, RING_WRITE) - Atomics.load(this.#index, RING_READ)) >>> 0
+  }
+}

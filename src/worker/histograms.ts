@@ -1,0 +1,180 @@
+// The HDR histograms, owned by exactly one thread (the pool's only worker).
+//
+// cumulative  every sample since start or reset (Float64 counts: exact to 2^53)
+// slices      one histogram per second of drain time, the last windowSeconds + 1
+// window      the sum of the live slices, kept up to date on every record and
+//             by subtracting a slice as it expires, so a window snapshot costs
+//             one percentile walk, not windowSeconds merges
+//
+// The counts arrays are views into the shared buffer (see layout.ts), so a
+// replacement worker continues with everything recorded before it.
+
+import { Float64Histogram, Int32Histogram, type JsHistogram } from 'hdr-histogram-js'
+import { C, M, resetMeta, type Views } from '../shared/layout.js'
+
+/** Puts a histogram's counts on shared memory and recomputes its totals from them. */
+function onShared<T extends JsHistogram> (h: T, counts: Float64Array | Uint32Array): T {
+  if (counts.length !== h.countsArrayLength) throw new Error('histogram counts length mismatch')
+  // hdr-histogram-js keeps its counts in `_counts`; it is the only field we replace.
+  ;(h as unknown as { _counts: Float64Array | Uint32Array })._counts = counts
+  h.establishInternalTackingValues()
+  return h
+}
+
+export interface Summary {
+  count: number
+  /** Exact where the store tracks it (lifetime), else HDR's equivalent values. µs. */
+  min: number | null
+  max: number | null
+  mean: number | null
+  /** Value at each requested percentile, µs, null when empty. Keys are the percentiles as given. */
+  percentiles: Record<string, number | null>
+}
+
+export class HistogramStore {
+  readonly cumulative: Float64Histogram
+  readonly window: Float64Histogram
+  readonly slices: Int32Histogram[]
+  readonly #v: Views
+  readonly #lowest: number
+  readonly #highest: number
+  /** Slice being filled, and the second it stands for. */
+  #slice: Int32Histogram
+  #second = -1
+
+  constructor (v: Views) {
+    const { lowestUs, highestUs, digits } = v.config
+    this.#v = v
+    this.#lowest = lowestUs
+    this.#highest = highestUs
+    this.cumulative = onShared(new Float64Histogram(lowestUs, highestUs, digits), v.cumulativeCounts)
+    this.window = onShared(new Float64Histogram(lowestUs, highestUs, digits), v.windowCounts)
+    this.slices = v.sliceCounts.map((counts) => onShared(new Int32Histogram(lowestUs, highestUs, digits), counts))
+    this.#slice = this.slices[0] as Int32Histogram
+  }
+
+  /** Records one sample (integer µs), clamping it into the range. */
+  record = (us: number): void => {
+    const meta = this.#v.histMeta
+    let value = us
+    if (value > this.#highest || value < this.#lowest) {
+      // Below the lowest discernible value HDR would still count it, but lump it
+      // with the lowest bucket; above the highest it would throw. Clamp both ways
+      // and say so.
+      if (value > this.#highest) value = this.#highest
+      else if (value !== 0) value = this.#lowest
+      Atomics.add(this.#v.counters, C.SAMPLES_CLAMPED, 1n)
+    }
+    this.cumulative.recordValue(value)
+    this.window.recordValue(value)
+    this.#slice.recordValue(value)
+    if (us < (meta[M.MIN] as number)) meta[M.MIN] = us
+    if (us > (meta[M.MAX] as number)) meta[M.MAX] = us
+    meta[M.SUM] = (meta[M.SUM] as number) + us
+    meta[M.COUNT] = (meta[M.COUNT] as number) + 1
+  }
+
+  /**
+   * Moves to the slice for `second` (drain-time seconds), expiring slices that
+   * fell out of the window. Must be called before recording a drain's samples.
+   */
+  rotate (second: number): void {
+    if (second === this.#second) return
+    const stamps = this.#v.sliceStamps
+    const n = this.slices.length
+    for (let i = 0; i < n; i++) {
+      const stamp = stamps[i] as number
+      if (stamp >= 0 && stamp <= second - n) this.#expire(i)
+    }
+    const slot = second % n
+    if (stamps[slot] !== second) {
+      if ((stamps[slot] as number) >= 0) this.#expire(slot)
+      stamps[slot] = second
+    }
+    this.#slice = this.slices[slot] as Int32Histogram
+    this.#second = second
+  }
+
+  #expire (slot: number): void {
+    const slice = this.slices[slot] as Int32Histogram
+    if (slice.totalCount > 0) {
+      // Subtracting by hand, clamped at zero: a worker killed between recording
+      // into the slice and into the window leaves them one sample apart, and
+      // hdr-histogram-js's subtract() would throw on that forever after.
+      const win = this.#v.windowCounts
+      const counts = this.#v.sliceCounts[slot] as Uint32Array
+      for (let i = 0; i < counts.length; i++) {
+        const c = counts[i] as number
+        if (c !== 0) win[i] = Math.max(0, (win[i] as number) - c)
+      }
+      this.window.establishInternalTackingValues()
+      slice.reset()
+    }
+    this.#v.sliceStamps[slot] = -1
+  }
+
+  /** Back to nothing recorded. */
+  reset (): void {
+    this.cumulative.reset()
+    this.window.reset()
+    for (const s of this.slices) s.reset()
+    this.#v.sliceStamps.fill(-1)
+    this.#second = -1
+    resetMeta(this.#v.histMeta)
+  }
+
+  /** Lifetime summary with exact min, max and mean. */
+  lifetime (percentiles: readonly number[]): Summary {
+    const meta = this.#v.histMeta
+    const count = meta[M.COUNT] as number
+    const max = meta[M.MAX] as number
+    const values = valuesAt(this.cumulative, percentiles)
+    // HDR reports the top of a value's bucket; no percentile is above the exact max.
+    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], max)
+    return {
+      count,
+      min: count > 0 ? meta[M.MIN] as number : null,
+      max: count > 0 ? max : null,
+      mean: count > 0 ? (meta[M.SUM] as number) / count : null,
+      percentiles: values
+    }
+  }
+
+  /** The window as of `second`: call rotate(second) first so expired slices are gone. */
+  current (percentiles: readonly number[]): Summary {
+    const h = this.window
+    const count = h.totalCount
+    return {
+      count,
+      min: count > 0 ? h.minNonZeroValue : null,
+      max: count > 0 ? h.maxValue : null,
+      mean: count > 0 ? h.mean : null,
+      percentiles: valuesAt(h, percentiles)
+    }
+  }
+}
+
+/**
+ * Values at several percentiles in one walk of the counts (HDR's own rule:
+ * the smallest value with at least ceil(p% of total) samples at or below it,
+ * reported as the highest value equivalent to it within the precision).
+ */
+export function valuesAt (h: JsHistogram, percentiles: readonly number[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {}
+  const total = h.totalCount
+  const order = [...percentiles].sort((a, b) => a - b)
+  if (total === 0) {
+    for (const p of order) out[String(p)] = null
+    return out
+  }
+  let i = 0
+  let seen = 0
+  const len = h.countsArrayLength
+  for (const p of order) {
+    const want = Math.max(Math.ceil(Number(((Math.min(p, 100) / 100) * total).toPrecision(12))), 1)
+    while (seen < want && i < len) seen += h.getCountAtIndex(i++)
+    const value = h.valueFromIndex(Math.max(i - 1, 0))
+    out[String(p)] = p === 0 ? h.lowestEquivalentValue(value) : h.highestEquivalentValue(value)
+  }
+  return out
+}
