@@ -7,14 +7,14 @@
 // empty when write == read; full when write - read == capacity.
 // Only the producer stores `write`, only the consumer stores `read`.
 
-import { C, RING_READ, RING_WRITE, type Views } from './layout.js'
+import { C, inc, RING_READ, RING_WRITE, type Views } from './layout.js'
 
 export class RingProducer {
   readonly capacity: number
   readonly #mask: number
   readonly #slots: Uint32Array
   readonly #index: Uint32Array
-  readonly #counters: BigInt64Array
+  readonly #counters: Uint32Array
   /** Our own copy of `write`: the producer is its only writer. */
   #write: number
 
@@ -37,7 +37,7 @@ export class RingProducer {
     // a stale (smaller) value only makes the ring look fuller, never emptier.
     const used = (w - Atomics.load(this.#index, RING_READ)) >>> 0
     if (used >= this.capacity) {
-      Atomics.add(this.#counters, C.SAMPLES_DROPPED, 1n)
+      inc(this.#counters, C.SAMPLES_DROPPED)
       return -1
     }
     this.#slots[w & this.#mask] = value

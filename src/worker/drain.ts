@@ -7,7 +7,7 @@
 // every drain.
 
 import { workerData } from 'piscina'
-import { attach, C, type LayoutConfig } from '../shared/layout.js'
+import { add, attach, C, inc, zero, type LayoutConfig } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
 import { HistogramStore, type Summary } from './histograms.js'
 
@@ -35,12 +35,12 @@ const { sab, layout } = workerData as WorkerData
 const views = attach(sab, layout)
 const ring = new RingConsumer(views)
 const store = new HistogramStore(views)
-Atomics.add(views.counters, C.WORKER_STARTS, 1n)
+inc(views.counters, C.WORKER_STARTS)
 
 function drain (second: number): number {
   store.rotate(second)
   const n = ring.drain(store.record)
-  if (n > 0) Atomics.add(views.counters, C.SAMPLES_RECORDED, BigInt(n))
+  if (n > 0) add(views.counters, C.SAMPLES_RECORDED, n)
   return n
 }
 
@@ -58,8 +58,8 @@ export default function run (task: Task): TaskResult {
       ring.drain(() => {}, task.until)
       store.reset()
       store.rotate(task.second)
-      Atomics.store(views.counters, C.SAMPLES_CLAMPED, 0n)
-      Atomics.store(views.counters, C.SAMPLES_RECORDED, 0n)
+      zero(views.counters, C.SAMPLES_CLAMPED)
+      zero(views.counters, C.SAMPLES_RECORDED)
       return { ok: true, drained: 0 }
     }
     default:

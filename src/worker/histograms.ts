@@ -10,7 +10,7 @@
 // replacement worker continues with everything recorded before it.
 
 import { Float64Histogram, Int32Histogram, type JsHistogram } from 'hdr-histogram-js'
-import { C, M, resetMeta, type Views } from '../shared/layout.js'
+import { C, inc, M, resetMeta, type Views } from '../shared/layout.js'
 
 /** Puts a histogram's counts on shared memory and recomputes its totals from them. */
 function onShared<T extends JsHistogram> (h: T, counts: Float64Array | Uint32Array): T {
@@ -63,7 +63,7 @@ export class HistogramStore {
       // and say so.
       if (value > this.#highest) value = this.#highest
       else if (value !== 0) value = this.#lowest
-      Atomics.add(this.#v.counters, C.SAMPLES_CLAMPED, 1n)
+      inc(this.#v.counters, C.SAMPLES_CLAMPED)
     }
     this.cumulative.recordValue(value)
     this.window.recordValue(value)
@@ -144,12 +144,14 @@ export class HistogramStore {
   current (percentiles: readonly number[]): Summary {
     const h = this.window
     const count = h.totalCount
+    const values = valuesAt(h, percentiles)
+    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], h.maxValue)
     return {
       count,
       min: count > 0 ? h.minNonZeroValue : null,
       max: count > 0 ? h.maxValue : null,
       mean: count > 0 ? h.mean : null,
-      percentiles: valuesAt(h, percentiles)
+      percentiles: values
     }
   }
 }

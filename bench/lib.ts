@@ -1,0 +1,114 @@
+// Shared pieces of the benchmarks: pinned child processes, wrk runs, a
+// keep-alive probe client, and medians with their spread.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import http from 'node:http'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0'
+export const CLIENT_CPU = process.env.BENCH_CLIENT_CPU ?? '1'
+
+export function have (command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
+}
+
+export interface Proc { child: ChildProcess, port: number, stop: () => Promise<void> }
+
+/** Starts a server pinned to SERVER_CPU and waits for it to print its port. */
+export async function startPinned (args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let out = ''
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = /(?:listening|:)\s*(\d{2,5})\b/.exec(out)
+      if (m !== null) resolve(Number(m[1]))
+    })
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${String(code)}: ${out}`)))
+  })
+  return {
+    child,
+    port,
+    stop: async () => {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    }
+  }
+}
+
+export const podmeterArgs = (port: number, extra: string[] = []): string[] =>
+  ['dist/src/main/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), ...extra]
+
+export const bareArgs = (port: number): string[] => ['dist/bench/bare-server.js', String(port)]
+
+export interface WrkResult { rps: number, p50ms: number, p99ms: number, requests: number, errors: number }
+
+function toMs (text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text)
+  if (m === null) return Number.NaN
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
+}
+
+/** One wrk run pinned to CLIENT_CPU. */
+export async function wrk (url: string, seconds: number, connections = 50): Promise<WrkResult> {
+  const child = spawn('taskset', ['-c', CLIENT_CPU, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  await once(child, 'exit')
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? Number.NaN)
+  const errors = [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0) + num(/Non-2xx or 3xx responses: (\d+)/) || 0
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    p50ms: toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    p99ms: toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    requests: num(/(\d+) requests in/),
+    errors
+  }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+
+/** One GET over a kept-alive connection; resolves with the body and the client-side ms. */
+export async function timedGet (url: string): Promise<{ ms: number, status: number, body: string }> {
+  const t0 = performance.now()
+  return await new Promise((resolve, reject) => {
+    http.get(url, { agent }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { body += c })
+      res.on('end', () => resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, body }))
+    }).on('error', reject)
+  })
+}
+
+export async function getJson (url: string): Promise<Record<string, unknown>> {
+  return JSON.parse((await timedGet(url)).body) as Record<string, unknown>
+}
+
+export function quantile (values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number
+}
+
+export const median = (values: number[]): number => {
+  if (values.length === 0) return Number.NaN
+  const s = [...values].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+
+/** "median (min–max)" */
+export function spread (values: number[], digits = 2): string {
+  if (values.length === 0) return 'n/a'
+  return `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

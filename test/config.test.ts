@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DEFAULTS, loadConfig } from '../src/shared/config.js'
+import { runCli } from './helpers.js'
+
+test('defaults, environment and flags (flags win)', () => {
+  assert.deepEqual(loadConfig([], {}), DEFAULTS)
+  const c = loadConfig(['--port', '9090', '--delay-ms=250us', '--window-seconds', '30'], { PORT: '1234', HOST: '127.0.0.1', MAX_DELAY_MS: '1.5s' })
+  assert.equal(c.port, 9090)
+  assert.equal(c.host, '127.0.0.1')
+  assert.equal(c.delayUs, 250)
+  assert.equal(c.maxDelayUs, 1_500_000)
+  assert.equal(c.windowSeconds, 30)
+  assert.equal(loadConfig([], { DELAY_MS: '0.5' }).delayUs, 500)
+})
+
+test('an invalid value names the setting and what it accepts', () => {
+  const bad: Array<[string[], Record<string, string>, RegExp]> = [
+    [[], { PORT: 'abc' }, /^PORT: "abc" is not a port number from 0 to 65535/],
+    [[], { PORT: '70000' }, /^PORT:/],
+    [['--delay-ms', '-1'], {}, /^DELAY_MS: "-1" is not a duration/],
+    [[], { RING_CAPACITY: '1000' }, /^RING_CAPACITY: .* power of two/],
+    [[], { WINDOW_SECONDS: '0' }, /^WINDOW_SECONDS:/],
+    [[], { HISTOGRAM_DIGITS: '6' }, /^HISTOGRAM_DIGITS:/],
+    [[], { DELAY_MS: '50', MAX_DELAY_MS: '10' }, /^DELAY_MS: is larger than MAX_DELAY_MS/],
+    [['--nope'], {}, /^--nope: unknown option/],
+    [['--port'], {}, /^--port: needs a value/]
+  ]
+  for (const [argv, env, message] of bad) assert.throws(() => loadConfig(argv, env), { name: 'ConfigError', message })
+})
+
+test('the CLI refuses a bad setting with exit code 2 and the reason', async () => {
+  const r = await runCli(['serve', '--port', 'eighty'])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /PORT: "eighty" is not a port number/)
+  const env = await runCli([], { WINDOW_SECONDS: '999' })
+  assert.equal(env.code, 2)
+  assert.match(env.stderr, /WINDOW_SECONDS: "999" is not a whole number of seconds from 1 to 120/)
+  const unknown = await runCli(['frobnicate'])
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.stderr, /unknown command "frobnicate"/)
+  const help = await runCli(['serve', '--help'])
+  assert.equal(help.code, 0)
+  assert.match(help.stdout, /--delay-ms\s+DELAY_MS\s+default 20/)
+})

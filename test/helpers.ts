@@ -1,0 +1,102 @@
+// Shared test helpers: real servers on port 0, real HTTP clients, real child processes.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import http from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { DEFAULTS, type ServerConfig } from '../src/shared/config.js'
+import { serve, type Running } from '../src/main/serve.js'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const CLI = fileURLToPath(new URL('../src/main/cli.js', import.meta.url))
+
+/** A PodMeter in this process on 127.0.0.1 and a free port. Call shutdown() when done. */
+export async function startServer (overrides: Partial<ServerConfig> = {}): Promise<Running> {
+  return await serve({ ...DEFAULTS, host: '127.0.0.1', port: 0, ...overrides })
+}
+
+export interface Reply { status: number, headers: http.IncomingHttpHeaders, body: string }
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 200 })
+
+export async function request (url: string, options: http.RequestOptions = {}, body?: string): Promise<Reply> {
+  return await new Promise((resolve, reject) => {
+    const req = http.request(url, { agent, ...options }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { text += c })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+export async function getJson<T = Record<string, any>> (url: string, options: http.RequestOptions = {}): Promise<T> {
+  const r = await request(url, options)
+  return JSON.parse(r.body) as T
+}
+
+/**
+ * Sends `total` GETs to `url` with `concurrency` in flight, over kept-alive
+ * connections. Resolves with the count of each status code.
+ */
+export async function load (url: string, total: number, concurrency: number, options: http.RequestOptions = {}): Promise<Map<number, number>> {
+  const counts = new Map<number, number>()
+  const local = new http.Agent({ keepAlive: true, maxSockets: concurrency })
+  let started = 0
+  async function lane (): Promise<void> {
+    while (started < total) {
+      started++
+      const r = await request(url, { agent: local, ...options })
+      counts.set(r.status, (counts.get(r.status) ?? 0) + 1)
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane))
+  local.destroy()
+  return counts
+}
+
+export interface Child { child: ChildProcess, url: string, output: () => string, exit: Promise<number | null> }
+
+/** Runs the compiled CLI as a child process and waits until it listens. */
+export async function startCli (args: string[] = [], env: Record<string, string> = {}): Promise<Child> {
+  const child = spawn(process.execPath, [CLI, ...args, '--host', '127.0.0.1', '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { out += c.toString() })
+  const exit = once(child, 'exit').then(([code]) => code as number | null)
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (): void => {
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m !== null) { child.stdout.off('data', onData); resolve(m[1] as string) }
+    }
+    child.stdout.on('data', onData)
+    void exit.then((code) => reject(new Error(`podmeter exited with ${String(code)}: ${out}`)))
+  })
+  return { child, url, output: () => out, exit }
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  const [code] = await once(child, 'exit')
+  return { code: code as number | null, stdout, stderr }
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The exact q-quantile by HDR's rule: the smallest value with at least ceil(q·n) values at or below it. */
+export function exactQuantile (sorted: readonly number[], q: number): number {
+  const rank = Math.max(1, Math.ceil(Number((q * sorted.length).toPrecision(12))))
+  return sorted[rank - 1] as number
+}
