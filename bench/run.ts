@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { bareArgs, getJson, have, median, podmeterArgs, quantile, ROOT, sleep, spread, startPinned, timedGet, wrk, type Proc } from './lib.js'
+import { bareArgs, getJson, have, median, podmeterArgs, quantile, RawClient, ROOT, sleep, spread, startPinned, wrk, type Proc } from './lib.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -71,9 +71,14 @@ async function stats (): Promise<void> {
   const pm = await startPinned(podmeterArgs(0))
   try {
     const base = `http://127.0.0.1:${pm.port}`
-    for (let i = 0; i < 50; i++) await timedGet(`${base}/?delay=0`)
+    const client = await RawClient.connect(pm.port)
+    for (let i = 0; i < 50; i++) await client.get('/?delay=0')
     const idle: number[] = []
-    for (let i = 0; i < 500; i++) idle.push((await timedGet(`${base}/stats`)).ms)
+    const idleLivez: number[] = []
+    for (let i = 0; i < 500; i++) {
+      idle.push((await client.get('/stats')).ms)
+      idleLivez.push((await client.get('/livez')).ms)
+    }
     // Full load from wrk; meanwhile one keep-alive client alternates / and /stats.
     const loaded = wrk(`${base}/?delay=0`, SECONDS * ROUNDS, 50)
     await sleep(500)
@@ -81,14 +86,16 @@ async function stats (): Promise<void> {
     const rootMs: number[] = []
     const until = performance.now() + (SECONDS * ROUNDS - 1) * 1000
     while (performance.now() < until) {
-      rootMs.push((await timedGet(`${base}/?delay=0`)).ms)
-      statsMs.push((await timedGet(`${base}/stats`)).ms)
+      rootMs.push((await client.get('/?delay=0')).ms)
+      statsMs.push((await client.get('/stats')).ms)
     }
     const load = await loaded
+    client.close()
     const s = await getJson(`${base}/stats`)
-    raw.stats = { idle, statsMs, rootMs, load, samples_dropped: s.samples_dropped, samples: s.samples }
+    raw.stats = { idle, idleLivez, statsMs, rootMs, load, samples_dropped: s.samples_dropped, samples: s.samples }
     const p = (v: number[], q: number): number => quantile(v, q)
     row('stats', '/stats p50 / p99 ms, idle', `${p(idle, 0.5).toFixed(3)} / ${p(idle, 0.99).toFixed(3)}`, 'p50 ≤ 0.5 ms', p(idle, 0.5) <= 0.5)
+    row('stats', '/livez p50 / p99 ms, idle, same client', `${p(idleLivez, 0.5).toFixed(3)} / ${p(idleLivez, 0.99).toFixed(3)}`)
     row('stats', '/stats p50 / p99 ms, `/` at full load', `${p(statsMs, 0.5).toFixed(3)} / ${p(statsMs, 0.99).toFixed(3)}`, 'p99 ≤ 10 ms', p(statsMs, 0.99) <= 10)
     row('stats', '`/` p50 / p99 ms, same client, same load', `${p(rootMs, 0.5).toFixed(3)} / ${p(rootMs, 0.99).toFixed(3)}`)
     const ratio = p(statsMs, 0.5) / p(rootMs, 0.5)

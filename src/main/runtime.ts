@@ -9,15 +9,30 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'n
 import v8 from 'node:v8'
 
 const MiB = 1024 * 1024
+const LOOP_RESOLUTION_MS = 20
 const GiB = 1024 * MiB
 
 interface Tick { at: number, requests: number, elu: EventLoopUtilization }
+
+/**
+ * `fn`, called at most once per `ttlMs`: figures that move slowly (file reads,
+ * GC statistics) cost /stats nothing when it is polled often.
+ */
+export function cachedFor<T> (ttlMs: number, fn: () => T): () => T {
+  let at = Number.NEGATIVE_INFINITY
+  let value: T
+  return () => {
+    const now = performance.now()
+    if (now - at >= ttlMs) { value = fn(); at = now }
+    return value
+  }
+}
 
 export class RuntimeMonitor {
   readonly #ticks: Tick[] = []
   readonly #keep: number
   readonly #timers: NodeJS.Timeout[] = []
-  readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 })
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
   readonly #gc = new v8.GCProfiler()
   readonly #readRequests: () => number
   #gcCount = 0
@@ -70,8 +85,10 @@ export class RuntimeMonitor {
     this.#loopDelay.reset()
   }
 
+  readonly #harvestRecent = cachedFor(1000, () => this.#harvestGc())
+
   gc (): { count: number, lastPauseMs: number, totalPauseMs: number, allocatedBytes: number } {
-    this.#harvestGc()
+    this.#harvestRecent()
     return {
       count: this.#gcCount,
       lastPauseMs: this.#gcLastPauseMs,
@@ -80,11 +97,12 @@ export class RuntimeMonitor {
     }
   }
 
-  loopDelayP99Ms (): number {
+  /** Refreshed at most once a second. */
+  readonly loopDelayP99Ms = cachedFor(1000, (): number => {
     const p = this.#loopDelay.percentile(99)
     // The monitor's timer runs every `resolution` ms: what it sees is the delay beyond that.
-    return Number.isFinite(p) ? Math.max(0, p / 1e6 - 20) : 0
-  }
+    return Number.isFinite(p) ? Math.max(0, p / 1e6 - LOOP_RESOLUTION_MS) : 0
+  })
 
   close (): void {
     for (const t of this.#timers) clearInterval(t)

@@ -8,9 +8,13 @@ import { usToMs } from '../shared/duration.js'
 import { C, HOP_BUCKETS, readCounter, type Views } from '../shared/layout.js'
 import type { Summary } from '../worker/histograms.js'
 import type { Snapshot } from '../worker/drain.js'
-import { containerMemory, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
+import { cachedFor, containerMemory, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
 
 export const STATS_PERCENTILES = [50, 90, 95, 99, 99.9]
+
+// File reads and syscalls, refreshed at most once a second.
+const containerMemoryRecent = cachedFor(1000, () => containerMemory())
+const diskRecent = cachedFor(1000, () => disk())
 
 export interface StatsContext {
   views: Views
@@ -50,8 +54,8 @@ export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, u
   const mem = process.memoryUsage()
   const gc = ctx.runtime.gc()
   const cpu = process.cpuUsage()
-  const container = containerMemory()
-  const d = disk()
+  const container = containerMemoryRecent()
+  const d = diskRecent()
   const totalMem = container.limit ?? os.totalmem()
   const availableMem = container.limit !== undefined && container.workingSet !== undefined
     ? Math.max(0, container.limit - container.workingSet)

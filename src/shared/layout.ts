@@ -5,7 +5,8 @@
 //   counters  Uint32   64-bit counters as (low, high) pairs, see inc() below:
 //                      request counters by the main thread, sample counters by the worker
 //   ring      Uint32   write and read sequence numbers, then the latency slots
-//   hist      Float64  exact min, max and sum of recorded samples, slice stamps,
+//   hist      Float64  exact min, max, sum and count of the samples: lifetime, then
+//                      each slice's (with the second it holds),
 //                      then the HDR counts arrays: cumulative and window as
 //                      Float64, one Uint32 array per one-second slice
 //
@@ -39,7 +40,7 @@ export const COUNTER_COUNT = 24
 export const HOP_BUCKETS = 5
 
 /** Indexes into `histMeta` (Float64), written by the worker only. */
-export const M = { MIN: 0, MAX: 1, SUM: 2, COUNT: 3 } as const
+export const M = { MIN: 0, MAX: 1, SUM: 2, COUNT: 3, STAMP: 4 } as const
 const META_COUNT = 8
 
 export interface LayoutConfig {
@@ -62,8 +63,8 @@ export interface Views {
   readonly ringIndex: Uint32Array
   readonly ringSlots: Uint32Array
   readonly histMeta: Float64Array
-  /** The second each slice holds, -1 when empty. */
-  readonly sliceStamps: Float64Array
+  /** Per slice, M.* figures of its samples and M.STAMP, the second it holds (-1 when empty). */
+  readonly sliceMeta: Float64Array[]
   readonly cumulativeCounts: Float64Array
   readonly windowCounts: Float64Array
   readonly sliceCounts: Uint32Array[]
@@ -87,7 +88,7 @@ function plan (config: LayoutConfig): { offsets: number[], countsLen: number, sl
     32 * 4, // ring index
     config.ringCapacity * 4, // ring slots
     META_COUNT * 8, // hist meta
-    slices * 8, // slice stamps
+    slices * META_COUNT * 8, // slice meta
     countsLen * 8, // cumulative
     countsLen * 8, // window
     slices * countsLen * 4 // slices
@@ -114,7 +115,7 @@ function views (sab: SharedArrayBuffer, config: LayoutConfig): Views {
     ringIndex: new Uint32Array(sab, at(2), 32),
     ringSlots: new Uint32Array(sab, at(3), config.ringCapacity),
     histMeta: new Float64Array(sab, at(4), META_COUNT),
-    sliceStamps: new Float64Array(sab, at(5), slices),
+    sliceMeta: Array.from({ length: slices }, (_, s) => new Float64Array(sab, at(5) + s * META_COUNT * 8, META_COUNT)),
     cumulativeCounts: new Float64Array(sab, at(6), countsLen),
     windowCounts: new Float64Array(sab, at(7), countsLen),
     sliceCounts
@@ -130,8 +131,8 @@ export function create (config: LayoutConfig): Views {
   v.header[H.COUNTS_LEN] = countsLen
   v.header[H.SLICES] = slices
   v.header[H.BYTES] = bytes
-  v.sliceStamps.fill(-1)
   resetMeta(v.histMeta)
+  for (const m of v.sliceMeta) resetMeta(m)
   // Written last, so a reader that sees the magic sees a complete header.
   Atomics.store(v.header, H.MAGIC, MAGIC)
   return v
@@ -152,6 +153,7 @@ export function attach (sab: SharedArrayBuffer, config: LayoutConfig): Views {
 export function resetMeta (meta: Float64Array): void {
   meta.fill(0)
   meta[M.MIN] = Number.POSITIVE_INFINITY
+  meta[M.STAMP] = -1
 }
 
 // 64-bit counters as two Uint32 halves. Atomics.add on a Uint32Array compiles

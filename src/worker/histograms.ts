@@ -40,6 +40,7 @@ export class HistogramStore {
   readonly #highest: number
   /** Slice being filled, and the second it stands for. */
   #slice: Int32Histogram
+  #sliceMeta: Float64Array
   #second = -1
 
   constructor (v: Views) {
@@ -51,6 +52,7 @@ export class HistogramStore {
     this.window = onShared(new Float64Histogram(lowestUs, highestUs, digits), v.windowCounts)
     this.slices = v.sliceCounts.map((counts) => onShared(new Int32Histogram(lowestUs, highestUs, digits), counts))
     this.#slice = this.slices[0] as Int32Histogram
+    this.#sliceMeta = v.sliceMeta[0] as Float64Array
   }
 
   /** Records one sample (integer µs), clamping it into the range. */
@@ -68,10 +70,8 @@ export class HistogramStore {
     this.cumulative.recordValue(value)
     this.window.recordValue(value)
     this.#slice.recordValue(value)
-    if (us < (meta[M.MIN] as number)) meta[M.MIN] = us
-    if (us > (meta[M.MAX] as number)) meta[M.MAX] = us
-    meta[M.SUM] = (meta[M.SUM] as number) + us
-    meta[M.COUNT] = (meta[M.COUNT] as number) + 1
+    track(meta, us)
+    track(this.#sliceMeta, us)
   }
 
   /**
@@ -80,18 +80,20 @@ export class HistogramStore {
    */
   rotate (second: number): void {
     if (second === this.#second) return
-    const stamps = this.#v.sliceStamps
+    const metas = this.#v.sliceMeta
     const n = this.slices.length
     for (let i = 0; i < n; i++) {
-      const stamp = stamps[i] as number
+      const stamp = metas[i]?.[M.STAMP] as number
       if (stamp >= 0 && stamp <= second - n) this.#expire(i)
     }
     const slot = second % n
-    if (stamps[slot] !== second) {
-      if ((stamps[slot] as number) >= 0) this.#expire(slot)
-      stamps[slot] = second
+    const meta = metas[slot] as Float64Array
+    if (meta[M.STAMP] !== second) {
+      if ((meta[M.STAMP] as number) >= 0) this.#expire(slot)
+      meta[M.STAMP] = second
     }
     this.#slice = this.slices[slot] as Int32Histogram
+    this.#sliceMeta = meta
     this.#second = second
   }
 
@@ -110,7 +112,7 @@ export class HistogramStore {
       this.window.establishInternalTackingValues()
       slice.reset()
     }
-    this.#v.sliceStamps[slot] = -1
+    resetMeta(this.#v.sliceMeta[slot] as Float64Array)
   }
 
   /** Back to nothing recorded. */
@@ -118,7 +120,7 @@ export class HistogramStore {
     this.cumulative.reset()
     this.window.reset()
     for (const s of this.slices) s.reset()
-    this.#v.sliceStamps.fill(-1)
+    for (const m of this.#v.sliceMeta) resetMeta(m)
     this.#second = -1
     resetMeta(this.#v.histMeta)
   }
@@ -140,20 +142,40 @@ export class HistogramStore {
     }
   }
 
-  /** The window as of `second`: call rotate(second) first so expired slices are gone. */
+  /**
+   * The window as of `second`: call rotate(second) first so expired slices are
+   * gone. Count, min, max and mean are exact, from the live slices' figures.
+   */
   current (percentiles: readonly number[]): Summary {
-    const h = this.window
-    const count = h.totalCount
-    const values = valuesAt(h, percentiles)
-    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], h.maxValue)
+    let count = 0
+    let sum = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = 0
+    for (const m of this.#v.sliceMeta) {
+      if ((m[M.STAMP] as number) < 0) continue
+      count += m[M.COUNT] as number
+      sum += m[M.SUM] as number
+      min = Math.min(min, m[M.MIN] as number)
+      max = Math.max(max, m[M.MAX] as number)
+    }
+    const values = valuesAt(this.window, percentiles)
+    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], max)
     return {
       count,
-      min: count > 0 ? h.minNonZeroValue : null,
-      max: count > 0 ? h.maxValue : null,
-      mean: count > 0 ? h.mean : null,
+      min: count > 0 ? min : null,
+      max: count > 0 ? max : null,
+      mean: count > 0 ? sum / count : null,
       percentiles: values
     }
   }
+}
+
+/** Adds a sample to exact min, max, sum and count. */
+function track (meta: Float64Array, us: number): void {
+  if (us < (meta[M.MIN] as number)) meta[M.MIN] = us
+  if (us > (meta[M.MAX] as number)) meta[M.MAX] = us
+  meta[M.SUM] = (meta[M.SUM] as number) + us
+  meta[M.COUNT] = (meta[M.COUNT] as number) + 1
 }
 
 /**
