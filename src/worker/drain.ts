@@ -40,6 +40,7 @@ inc(views.counters, C.WORKER_STARTS)
 function drain (second: number): number {
   store.rotate(second)
   const n = ring.drain(store.record)
+  store.flush()
   if (n > 0) add(views.counters, C.SAMPLES_RECORDED, n)
   return n
 }

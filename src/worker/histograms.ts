@@ -40,8 +40,16 @@ export class HistogramStore {
   readonly #highest: number
   /** Slice being filled, and the second it stands for. */
   #slice: Int32Histogram
+  #sliceCounts: Uint32Array
+  readonly #cumulativeCounts: Float64Array
+  readonly #windowCounts: Float64Array
   #sliceMeta: Float64Array
   #second = -1
+  /** Samples recorded since the last flush(), and their range. */
+  #batchCount = 0
+  #batchSum = 0
+  #batchMin = Number.POSITIVE_INFINITY
+  #batchMax = 0
 
   constructor (v: Views) {
     const { lowestUs, highestUs, digits } = v.config
@@ -52,26 +60,58 @@ export class HistogramStore {
     this.window = onShared(new Float64Histogram(lowestUs, highestUs, digits), v.windowCounts)
     this.slices = v.sliceCounts.map((counts) => onShared(new Int32Histogram(lowestUs, highestUs, digits), counts))
     this.#slice = this.slices[0] as Int32Histogram
+    this.#sliceCounts = v.sliceCounts[0] as Uint32Array
     this.#sliceMeta = v.sliceMeta[0] as Float64Array
+    this.#cumulativeCounts = v.cumulativeCounts
+    this.#windowCounts = v.windowCounts
   }
 
-  /** Records one sample (integer µs), clamping it into the range. */
+  /**
+   * Records one sample (integer µs), clamping it into the range. The three
+   * histograms share one bucket structure, so the bucket index is computed
+   * once and their counts bumped directly; flush() then brings the
+   * histograms' own totals, min and max, and the exact figures, up to date once
+   * per drain. (Three recordValue() calls cost about 300 ns a sample.)
+   */
   record = (us: number): void => {
-    const meta = this.#v.histMeta
     let value = us
-    if (value > this.#highest || value < this.#lowest) {
-      // Below the lowest discernible value HDR would still count it, but lump it
-      // with the lowest bucket; above the highest it would throw. Clamp both ways
-      // and say so.
-      if (value > this.#highest) value = this.#highest
-      else if (value !== 0) value = this.#lowest
+    if (value > this.#highest || (value < this.#lowest && value !== 0)) {
+      // Below the lowest discernible value HDR would lump the sample with the
+      // lowest bucket; above the highest it would throw. Clamp both ways, say so.
+      value = value > this.#highest ? this.#highest : this.#lowest
       inc(this.#v.counters, C.SAMPLES_CLAMPED)
     }
-    this.cumulative.recordValue(value)
-    this.window.recordValue(value)
-    this.#slice.recordValue(value)
-    track(meta, us)
-    track(this.#sliceMeta, us)
+    const i = this.cumulative.countsArrayIndex(value)
+    this.#cumulativeCounts[i] = (this.#cumulativeCounts[i] as number) + 1
+    this.#windowCounts[i] = (this.#windowCounts[i] as number) + 1
+    this.#sliceCounts[i] = (this.#sliceCounts[i] as number) + 1
+    if (us < this.#batchMin) this.#batchMin = us
+    if (us > this.#batchMax) this.#batchMax = us
+    this.#batchSum += us
+    this.#batchCount++
+  }
+
+  /** Brings totals, min, max and sums up to date after record() calls. */
+  flush (): void {
+    const n = this.#batchCount
+    if (n === 0) return
+    const min = Math.max(this.#lowest, Math.min(this.#batchMin, this.#highest))
+    const max = Math.max(this.#lowest, Math.min(this.#batchMax, this.#highest))
+    for (const h of [this.cumulative, this.window, this.#slice]) {
+      h.addToTotalCount(n)
+      h.updateMinAndMax(min)
+      h.updateMinAndMax(max)
+    }
+    for (const meta of [this.#v.histMeta, this.#sliceMeta]) {
+      if (this.#batchMin < (meta[M.MIN] as number)) meta[M.MIN] = this.#batchMin
+      if (this.#batchMax > (meta[M.MAX] as number)) meta[M.MAX] = this.#batchMax
+      meta[M.SUM] = (meta[M.SUM] as number) + this.#batchSum
+      meta[M.COUNT] = (meta[M.COUNT] as number) + n
+    }
+    this.#batchCount = 0
+    this.#batchSum = 0
+    this.#batchMin = Number.POSITIVE_INFINITY
+    this.#batchMax = 0
   }
 
   /**
@@ -80,6 +120,7 @@ export class HistogramStore {
    */
   rotate (second: number): void {
     if (second === this.#second) return
+    this.flush()
     const metas = this.#v.sliceMeta
     const n = this.slices.length
     for (let i = 0; i < n; i++) {
@@ -93,6 +134,7 @@ export class HistogramStore {
       meta[M.STAMP] = second
     }
     this.#slice = this.slices[slot] as Int32Histogram
+    this.#sliceCounts = this.#v.sliceCounts[slot] as Uint32Array
     this.#sliceMeta = meta
     this.#second = second
   }
@@ -117,6 +159,7 @@ export class HistogramStore {
 
   /** Back to nothing recorded. */
   reset (): void {
+    this.flush()
     this.cumulative.reset()
     this.window.reset()
     for (const s of this.slices) s.reset()
@@ -127,6 +170,7 @@ export class HistogramStore {
 
   /** Lifetime summary with exact min, max and mean. */
   lifetime (percentiles: readonly number[]): Summary {
+    this.flush()
     const meta = this.#v.histMeta
     const count = meta[M.COUNT] as number
     const max = meta[M.MAX] as number
@@ -147,6 +191,7 @@ export class HistogramStore {
    * gone. Count, min, max and mean are exact, from the live slices' figures.
    */
   current (percentiles: readonly number[]): Summary {
+    this.flush()
     let count = 0
     let sum = 0
     let min = Number.POSITIVE_INFINITY
@@ -168,14 +213,6 @@ export class HistogramStore {
       percentiles: values
     }
   }
-}
-
-/** Adds a sample to exact min, max, sum and count. */
-function track (meta: Float64Array, us: number): void {
-  if (us < (meta[M.MIN] as number)) meta[M.MIN] = us
-  if (us > (meta[M.MAX] as number)) meta[M.MAX] = us
-  meta[M.SUM] = (meta[M.SUM] as number) + us
-  meta[M.COUNT] = (meta[M.COUNT] as number) + 1
 }
 
 /**
