@@ -154,7 +154,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
 
   function fire (d: Delayed): void {
     if (d.done) return
-    if (d.dueAt - performance.now() > 0.001) { d.wait = setImmediate(fire, d); return }
+    if (performance.now() < d.dueAt) { d.wait = setImmediate(fire, d); return }
     d.done = true
     respond(d.res, d.status, d.t0, d.scan)
   }
