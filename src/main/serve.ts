@@ -41,6 +41,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     stats,
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
+    metricsBucketsUs: config.metricsBucketsUs,
     onReset: () => { stats.since = performance.now(); runtime.resetRequests() }
   })
   const { server } = meter

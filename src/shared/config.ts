@@ -33,13 +33,28 @@ export interface ServerConfig {
   shutdownGraceMs: number
   /** KEEP_ALIVE_TIMEOUT_MS: idle keep-alive connections close after this, in ms. Default 65000. */
   keepAliveTimeoutMs: number
+  /**
+   * METRICS_BUCKETS: the `le` boundaries of podmeter_request_duration_seconds,
+   * ascending durations (a bare number is seconds, as `le` shows it), whole µs,
+   * at most 100, within the histogram range. Default DEFAULT_BUCKETS_US:
+   * 1, 1.5, 2, 3, 5 and 7.5 per decade from 50 µs to 10 s (33 buckets).
+   */
+  metricsBucketsUs: number[]
 }
+
+/** 50us, 75us, then 1, 1.5, 2, 3, 5, 7.5 × 100us, 1ms, 10ms, 100ms and 1s, then 10s. */
+export const DEFAULT_BUCKETS_US: readonly number[] = [
+  50, 75,
+  ...[100, 1000, 10_000, 100_000, 1_000_000].flatMap((decade) => [1, 1.5, 2, 3, 5, 7.5].map((m) => m * decade)),
+  10_000_000
+]
+const MAX_BUCKETS = 100
 
 interface Setting {
   env: string
   flag: string
   key: keyof ServerConfig
-  parse: (text: string) => number | string | undefined
+  parse: (text: string) => number | string | number[] | undefined
   accepts: string
 }
 
@@ -51,6 +66,17 @@ const integer = (min: number, max: number) => (text: string): number | undefined
 const durationMs = (min: number, max: number) => (text: string): number | undefined => {
   const us = parseDurationUs(text, 'ms')
   return us !== undefined && us >= min * 1000 && us <= max * 1000 ? us : undefined
+}
+const buckets = (text: string): number[] | undefined => {
+  const parts = text.split(',', MAX_BUCKETS + 1)
+  if (parts.length > MAX_BUCKETS) return undefined
+  const out: number[] = []
+  for (const part of parts) {
+    const us = parseDurationUs(part.trim(), 's')
+    if (us === undefined || us < 1 || (out.length > 0 && us <= (out.at(-1) as number))) return undefined
+    out.push(us)
+  }
+  return out
 }
 const powerOfTwo = (text: string): number | undefined => {
   const n = integer(1024, 2 ** 26)(text)
@@ -70,7 +96,8 @@ export const SETTINGS: Setting[] = [
   { env: 'DRAIN_INTERVAL_MS', flag: 'drain-interval-ms', key: 'drainIntervalMs', parse: integer(1, 1000), accepts: 'a whole number of ms from 1 to 1000' },
   { env: 'STATS_TIMEOUT_MS', flag: 'stats-timeout-ms', key: 'statsTimeoutMs', parse: integer(10, 60_000), accepts: 'a whole number of ms from 10 to 60000' },
   { env: 'SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', key: 'shutdownGraceMs', parse: integer(0, 300_000), accepts: 'a whole number of ms from 0 to 300000' },
-  { env: 'KEEP_ALIVE_TIMEOUT_MS', flag: 'keep-alive-timeout-ms', key: 'keepAliveTimeoutMs', parse: integer(0, 7_200_000), accepts: 'a whole number of ms from 0 to 7200000' }
+  { env: 'KEEP_ALIVE_TIMEOUT_MS', flag: 'keep-alive-timeout-ms', key: 'keepAliveTimeoutMs', parse: integer(0, 7_200_000), accepts: 'a whole number of ms from 0 to 7200000' },
+  { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` }
 ]
 
 export const DEFAULTS: ServerConfig = {
@@ -86,7 +113,8 @@ export const DEFAULTS: ServerConfig = {
   drainIntervalMs: 50,
   statsTimeoutMs: 2000,
   shutdownGraceMs: 10_000,
-  keepAliveTimeoutMs: 65_000
+  keepAliveTimeoutMs: 65_000,
+  metricsBucketsUs: [...DEFAULT_BUCKETS_US]
 }
 
 /** Reads flags (`--name value` or `--name=value`) and the environment into a checked config. */
@@ -106,7 +134,7 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (value === undefined) throw new ConfigError(`--${setting.flag}`, `needs a value: ${setting.accepts}`)
     values.set(setting, value)
   }
-  const config: ServerConfig = { ...DEFAULTS }
+  const config: ServerConfig = { ...DEFAULTS, metricsBucketsUs: [...DEFAULTS.metricsBucketsUs] }
   for (const [s, text] of values) {
     const parsed = s.parse(text.trim())
     if (parsed === undefined) throw new ConfigError(s.env, `${JSON.stringify(text)} is not ${s.accepts}`)
@@ -114,6 +142,10 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
   if (config.highestUs < 2 * config.lowestUs) {
     throw new ConfigError('HISTOGRAM_MAX_US', `must be at least twice HISTOGRAM_MIN_US (${config.lowestUs})`)
+  }
+  const outside = config.metricsBucketsUs.find((us) => us < config.lowestUs || us > config.highestUs)
+  if (outside !== undefined) {
+    throw new ConfigError('METRICS_BUCKETS', `${formatUs(outside)} is outside the histogram range (HISTOGRAM_MIN_US ${config.lowestUs} to HISTOGRAM_MAX_US ${config.highestUs})`)
   }
   if (config.delayUs > config.maxDelayUs) {
     throw new ConfigError('DELAY_MS', `is larger than MAX_DELAY_MS (${config.maxDelayUs / 1000} ms)`)
@@ -124,8 +156,15 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
 export function usage (): string {
   const rows = SETTINGS.map((s) => {
     const def = DEFAULTS[s.key]
-    const shown = s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
+    const shown = Array.isArray(def) ? def.map(formatUs).join(',') : s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
     return `  --${s.flag.padEnd(22)} ${s.env.padEnd(22)} default ${String(shown)}`
   })
   return ['usage: podmeter serve [options]   (each option is also an environment variable)', '', ...rows].join('\n')
+}
+
+/** A whole number of µs as the shortest duration text: 50us, 1.5ms, 10s. */
+export function formatUs (us: number): string {
+  if (us >= 1_000_000 && us % 100_000 === 0) return `${us / 1_000_000}s`
+  if (us >= 1000 && us % 100 === 0) return `${us / 1000}ms`
+  return `${us}us`
 }

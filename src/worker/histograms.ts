@@ -4,7 +4,8 @@
 // slices      one histogram per second of drain time, the last windowSeconds + 1
 // window      the sum of the live slices, kept up to date on every record and
 //             by subtracting a slice as it expires, so a window snapshot costs
-//             one percentile walk, not windowSeconds merges
+//             one percentile walk, not windowSeconds merges; a shorter range
+//             (?window=N) is merged from its slices on demand, off the hot path
 //
 // The counts arrays are views into the shared buffer (see layout.ts), so a
 // replacement worker continues with everything recorded before it.
@@ -50,6 +51,8 @@ export class HistogramStore {
   #batchSum = 0
   #batchMin = Number.POSITIVE_INFINITY
   #batchMax = 0
+  /** Lazily made: where a range shorter than the window is merged. */
+  #scratch: { histogram: Float64Histogram, counts: Float64Array } | undefined
 
   constructor (v: Views) {
     const { lowestUs, highestUs, digits } = v.config
@@ -170,48 +173,87 @@ export class HistogramStore {
 
   /** Lifetime summary with exact min, max and mean. */
   lifetime (percentiles: readonly number[]): Summary {
-    this.flush()
-    const meta = this.#v.histMeta
-    const count = meta[M.COUNT] as number
-    const max = meta[M.MAX] as number
-    const values = valuesAt(this.cumulative, percentiles)
+    return this.summary('lifetime', percentiles)
+  }
+
+  /** The whole window (WINDOW_SECONDS) as of the last rotate(). */
+  current (percentiles: readonly number[]): Summary {
+    return this.summary(this.slices.length - 1, percentiles)
+  }
+
+  summary (range: Range, percentiles: readonly number[]): Summary {
+    const r = this.range(range)
+    const values = valuesAt(r.histogram, percentiles)
     // HDR reports the top of a value's bucket; no percentile is above the exact max.
-    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], max)
+    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], r.max)
     return {
-      count,
-      min: count > 0 ? meta[M.MIN] as number : null,
-      max: count > 0 ? max : null,
-      mean: count > 0 ? (meta[M.SUM] as number) / count : null,
+      count: r.count,
+      min: r.count > 0 ? r.min : null,
+      max: r.count > 0 ? r.max : null,
+      mean: r.count > 0 ? r.sum / r.count : null,
       percentiles: values
     }
   }
 
   /**
-   * The window as of `second`: call rotate(second) first so expired slices are
-   * gone. Count, min, max and mean are exact, from the live slices' figures.
+   * The histogram of `range` with its exact count, min, max and sum. A range
+   * of N seconds is the slice being filled and the N before it, as of the
+   * last rotate(): the whole window is kept summed, a shorter one is merged
+   * here into a scratch histogram that stays valid until the next call.
    */
-  current (percentiles: readonly number[]): Summary {
+  range (range: Range): RangeFigures {
     this.flush()
-    let count = 0
-    let sum = 0
-    let min = Number.POSITIVE_INFINITY
-    let max = 0
-    for (const m of this.#v.sliceMeta) {
-      if ((m[M.STAMP] as number) < 0) continue
-      count += m[M.COUNT] as number
-      sum += m[M.SUM] as number
-      min = Math.min(min, m[M.MIN] as number)
-      max = Math.max(max, m[M.MAX] as number)
+    if (range === 'lifetime') {
+      const meta = this.#v.histMeta
+      return { histogram: this.cumulative, count: meta[M.COUNT] as number, min: meta[M.MIN] as number, max: meta[M.MAX] as number, sum: meta[M.SUM] as number }
     }
-    const values = valuesAt(this.window, percentiles)
-    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], max)
-    return {
-      count,
-      min: count > 0 ? min : null,
-      max: count > 0 ? max : null,
-      mean: count > 0 ? sum / count : null,
-      percentiles: values
+    const whole = range >= this.slices.length - 1
+    const figures: RangeFigures = { histogram: this.window, count: 0, min: Number.POSITIVE_INFINITY, max: 0, sum: 0 }
+    const scratch = whole ? undefined : this.#scratchHistogram()
+    if (scratch !== undefined) {
+      scratch.counts.fill(0)
+      figures.histogram = scratch.histogram
     }
+    const metas = this.#v.sliceMeta
+    for (let s = 0; s < metas.length; s++) {
+      const m = metas[s] as Float64Array
+      const stamp = m[M.STAMP] as number
+      if (stamp < 0 || (!whole && stamp < this.#second - range)) continue
+      figures.count += m[M.COUNT] as number
+      figures.sum += m[M.SUM] as number
+      figures.min = Math.min(figures.min, m[M.MIN] as number)
+      figures.max = Math.max(figures.max, m[M.MAX] as number)
+      if (scratch !== undefined) addCounts(scratch.counts, this.#v.sliceCounts[s] as Uint32Array)
+    }
+    scratch?.histogram.establishInternalTackingValues()
+    return figures
+  }
+
+  #scratchHistogram (): { histogram: Float64Histogram, counts: Float64Array } {
+    if (this.#scratch === undefined) {
+      const counts = new Float64Array(this.#v.windowCounts.length)
+      this.#scratch = { histogram: onShared(new Float64Histogram(this.#lowest, this.#highest, this.#v.config.digits), counts), counts }
+    }
+    return this.#scratch
+  }
+}
+
+/** 'lifetime', or a number of seconds up to the window's. */
+export type Range = 'lifetime' | number
+
+export interface RangeFigures {
+  histogram: JsHistogram
+  /** Exact, from the per-slice (or lifetime) figures, µs. */
+  count: number
+  min: number
+  max: number
+  sum: number
+}
+
+function addCounts (into: Float64Array, from: Uint32Array): void {
+  for (let i = 0; i < from.length; i++) {
+    const c = from[i] as number
+    if (c !== 0) into[i] = (into[i] as number) + c
   }
 }
 
