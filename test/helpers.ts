@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
+import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { DEFAULTS, type ServerConfig } from '../src/shared/config.js'
 import { serve, type Running } from '../src/main/serve.js'
@@ -99,4 +100,27 @@ export const sleep = async (ms: number): Promise<void> => await new Promise((res
 export function exactQuantile (sorted: readonly number[], q: number): number {
   const rank = Math.max(1, Math.ceil(Number((q * sorted.length).toPrecision(12))))
   return sorted[rank - 1] as number
+}
+
+/** Runs a program with `input` on stdin; resolves with its exit code and output. */
+export async function runTool (command: string, args: string[], input = ''): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  const exited = once(child, 'exit')
+  const failed = once(child, 'error').then(([err]) => { throw err as Error })
+  child.stdin.end(input)
+  const [code] = await Promise.race([exited, failed])
+  return { code: code as number | null, stdout, stderr }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, for servers that cannot listen on port 0. */
+export async function freePort (): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
