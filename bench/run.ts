@@ -225,7 +225,48 @@ async function microPart (): Promise<void> {
   for (const r of results) row('micro', r.name, `${summary(r)} (${Math.min(...r.values).toFixed(1)}–${Math.max(...r.values).toFixed(1)})`)
 }
 
-const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, micro: microPart }
+/** /metrics and /stats/histogram latency, idle and while `/` is under full load. */
+async function metrics (): Promise<void> {
+  process.stderr.write('metrics: /metrics and /stats/histogram latency idle and under full load\n')
+  const pm = await startPinned(podmeterArgs(0))
+  try {
+    const base = `http://127.0.0.1:${pm.port}`
+    const client = await RawClient.connect(pm.port)
+    for (let i = 0; i < 200; i++) await client.get('/?delay=0')
+    const idleMetrics: number[] = []
+    const idleHistogram: number[] = []
+    for (let i = 0; i < 300; i++) {
+      idleMetrics.push((await client.get('/metrics')).ms)
+      idleHistogram.push((await client.get('/stats/histogram')).ms)
+    }
+    const loaded = wrk(`${base}/?delay=0`, SECONDS * ROUNDS, 50)
+    await sleep(500)
+    const metricsMs: number[] = []
+    const histogramMs: number[] = []
+    const until = performance.now() + (SECONDS * ROUNDS - 1) * 1000
+    while (performance.now() < until) {
+      metricsMs.push((await client.get('/metrics')).ms)
+      histogramMs.push((await client.get('/stats/histogram')).ms)
+    }
+    const load = await loaded
+    const bytes = (await client.get('/metrics')).body.length
+    client.close()
+    const s = await getJson(`${base}/stats`)
+    raw.metrics = { idleMetrics, idleHistogram, metricsMs, histogramMs, load, bytes, samples_dropped: s.samples_dropped }
+    const p = (v: number[], q: number): string => quantile(v, q).toFixed(3)
+    row('metrics', '/metrics p50 / p99 ms, idle', `${p(idleMetrics, 0.5)} / ${p(idleMetrics, 0.99)}`)
+    row('metrics', '/stats/histogram p50 / p99 ms, idle', `${p(idleHistogram, 0.5)} / ${p(idleHistogram, 0.99)}`)
+    row('metrics', '/metrics p50 / p99 ms, `/` at full load', `${p(metricsMs, 0.5)} / ${p(metricsMs, 0.99)}`, 'p99 ≤ 10 ms', quantile(metricsMs, 0.99) <= 10)
+    row('metrics', '/stats/histogram p50 / p99 ms, `/` at full load', `${p(histogramMs, 0.5)} / ${p(histogramMs, 0.99)}`, 'p99 ≤ 10 ms', quantile(histogramMs, 0.99) <= 10)
+    row('metrics', 'wrk req/s meanwhile (scraped back to back)', load.rps.toFixed(0))
+    row('metrics', '/metrics size, bytes', String(bytes))
+    row('metrics', 'samples_dropped', String(s.samples_dropped), '0', s.samples_dropped === 0)
+  } finally {
+    await pm.stop()
+  }
+}
+
+const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, micro: microPart }
 
 async function main (): Promise<void> {
   if (!have('wrk') || !have('taskset')) {
