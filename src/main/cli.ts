@@ -25,8 +25,11 @@ async function main (argv: string[]): Promise<number> {
   const running = await serve(config)
   process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s)\n`)
   const stop = (signal: string): void => {
-    process.stdout.write(`podmeter: ${signal}, finishing in-flight requests\n`)
-    running.shutdown().then(() => process.exit(0), (err) => { console.error(err); process.exit(1) })
+    // Kubernetes sends SIGTERM and may still route requests here for a few
+    // seconds; Ctrl-C (SIGINT) means now.
+    const delayMs = signal === 'SIGTERM' ? config.shutdownDelayMs : 0
+    process.stdout.write(`podmeter: ${signal}, ${delayMs > 0 ? `answering for ${delayMs} ms more, then ` : ''}finishing in-flight requests\n`)
+    running.shutdown(delayMs).then(() => process.exit(0), (err) => { console.error(err); process.exit(1) })
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)

@@ -13,6 +13,7 @@
 
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client'
 import { C, HOP_BUCKETS, readCounter, readStatus, STATUS_MAX, STATUS_MIN, type Views } from '../shared/layout.js'
+import type { ConnectionFigures } from './connection-guard.js'
 import type { HistogramPool } from './pool.js'
 
 export interface MetricsContext {
@@ -25,6 +26,8 @@ export interface MetricsContext {
   pool: HistogramPool
   /** `le` boundaries in whole µs, ascending. */
   bucketsUs: readonly number[]
+  /** Open and refused connections, refused requests. */
+  connections?: () => ConnectionFigures
 }
 
 type Format = 'text' | 'openmetrics'
@@ -126,6 +129,13 @@ export class MetricsExporter {
     own('podmeter_requests_by_hops_total', 'Measured requests by the number of hops they crossed', 'counter', () =>
       Array.from({ length: HOP_BUCKETS }, (_, i) => ({ labels: { hops: i === HOP_BUCKETS - 1 ? `${i}+` : String(i) }, value: n(C.HOPS_BY_COUNT + i) })))
     own('podmeter_worker_restarts_total', 'Times the histogram worker was replaced', 'counter', () => [{ value: Math.max(0, n(C.WORKER_STARTS) - 1) }])
+    const conn = this.#ctx.connections
+    if (conn !== undefined) {
+      own('podmeter_connections_open', 'Open connections', 'gauge', () => [{ value: conn().connections_open }])
+      own('podmeter_connections_rejected_total', 'Connections closed as soon as accepted because MAX_CONNECTIONS were open', 'counter', () => [{ value: conn().connections_rejected }])
+      own('podmeter_requests_refused_total', 'Requests refused before a handler saw them (malformed, headers too large, too slow, CONNECT, Expect), by status code', 'counter', () =>
+        Object.entries(conn().requests_refused).map(([code, value]) => ({ labels: { code }, value })))
+    }
     own('podmeter_mesh_info', 'The Istio data plane this pod is in: none, sidecar, ambient-l4 or ambient-l7', 'gauge', () => [{ labels: { mode: stats.mode().mode }, value: 1 }])
     own('podmeter_sidecar_memory_bytes', 'Memory of the pod\'s sidecar proxy, when known', 'gauge', () => {
       const bytes = stats.sidecarMemoryBytes?.()

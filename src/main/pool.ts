@@ -9,10 +9,12 @@
 import { Piscina } from 'piscina'
 import { ApiError } from '../shared/errors.js'
 import type { Views } from '../shared/layout.js'
-import type { Buckets, HistogramExport, Snapshot, Task, TaskResult, WorkerData } from '../worker/drain.js'
+import type { Buckets, FaultMode, HistogramExport, Snapshot, Task, TaskResult, WorkerData } from '../worker/drain.js'
 import type { Range } from '../worker/histograms.js'
 
 const WORKER = new URL('../worker/drain.js', import.meta.url)
+/** Tasks that may wait behind the running one; beyond that a task fails at once. */
+export const MAX_QUEUE = 64
 
 export class HistogramPool {
   readonly #pool: Piscina<Task, TaskResult>
@@ -20,22 +22,24 @@ export class HistogramPool {
   readonly #timeoutMs: number
   #draining = false
   #closed = false
+  /** performance.now() when a task last completed: a worker that completes none for two timeouts is stuck. */
+  #lastDone = performance.now()
   /** Set once the worker has answered a first task. */
   ready = false
 
-  constructor (views: Views, options: { drainIntervalMs: number, statsTimeoutMs: number }) {
-    const workerData: WorkerData = { sab: views.sab, layout: views.config }
+  constructor (views: Views, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean }) {
+    const workerData: WorkerData = { sab: views.sab, layout: views.config, faults: options.faults === true }
     this.#pool = new Piscina<Task, TaskResult>({
       filename: WORKER.href,
       minThreads: 1,
       maxThreads: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
       // Snapshots wait behind at most a few tasks; beyond that /stats answers 503.
-      maxQueue: 64,
+      maxQueue: MAX_QUEUE,
       workerData
     })
-    // A worker that dies is replaced by piscina; its task fails and is retried
-    // by the caller. Without a listener the 'error' event would crash us.
+    // A worker that dies is replaced by piscina; its task fails and #run tries
+    // it once more. Without a listener the 'error' event would crash us.
     this.#pool.on('error', () => {})
     this.#timeoutMs = options.statsTimeoutMs
     this.#timer = setInterval(() => this.drainSoon(), options.drainIntervalMs)
@@ -47,7 +51,7 @@ export class HistogramPool {
     if (this.#draining || this.#closed) return
     this.#draining = true
     this.#pool.run({ op: 'drain', second: nowSecond() }).then(
-      (r) => { this.#draining = false; if (r.ok) this.ready = true },
+      (r) => { this.#draining = false; this.#lastDone = performance.now(); if (r.ok) this.ready = true },
       () => { this.#draining = false }
     )
   }
@@ -72,25 +76,62 @@ export class HistogramPool {
     await this.#run({ op: 'reset', second: nowSecond(), until })
   }
 
+  /**
+   * An injected fault (PODMETER_FAULTS): `throw` or `exit` arm a death in the
+   * middle of the worker's next drain, `stall` blocks the worker for `ms`.
+   * Resolves when the worker has taken it (for `stall`, when it is over).
+   */
+  async fault (mode: FaultMode, ms: number): Promise<void> {
+    if (this.#closed) throw new ApiError('SHUTTING_DOWN')
+    // No timeout: a stall must run its course (or be ended as stuck), not be cut as a slow snapshot.
+    const r = await this.#pool.run({ op: 'fault', second: nowSecond(), mode, ms })
+    if (!r.ok) throw new ApiError('STATS_UNAVAILABLE', r.message)
+  }
+
   /** Resolves once the worker answers; readiness depends on it. */
   async start (): Promise<void> {
     await this.#run({ op: 'drain', second: nowSecond() })
     this.ready = true
   }
 
+  /**
+   * Runs a task within STATS_TIMEOUT_MS. A task whose worker died under it
+   * (piscina starts a replacement on the same buffer) is tried once more
+   * within the same time: every task here drains first and is idempotent.
+   * A full queue fails at once; a timeout ends in 503, and a worker that has
+   * completed nothing for two timeouts is stuck and replaced.
+   */
   async #run (task: Task): Promise<TaskResult> {
-    if (this.#closed) throw new ApiError('SHUTTING_DOWN')
     const signal = AbortSignal.timeout(this.#timeoutMs)
-    let result: TaskResult
-    try {
-      result = await this.#pool.run(task, { signal })
-    } catch (err) {
-      throw new ApiError('STATS_UNAVAILABLE', signal.aborted
-        ? `the histogram worker did not answer within ${this.#timeoutMs} ms; counters are safe, retry`
-        : `the histogram worker failed (${(err as Error).message}); counters are safe, retry`)
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw new ApiError('SHUTTING_DOWN')
+      try {
+        const result = await this.#pool.run(task, { signal })
+        this.#lastDone = performance.now()
+        if (!result.ok) throw new ApiError('STATS_UNAVAILABLE', result.message)
+        return result
+      } catch (err) {
+        if (err instanceof ApiError) throw err
+        if (signal.aborted) {
+          const stuck = this.#replaceIfStuck()
+          throw new ApiError('STATS_UNAVAILABLE', `the histogram worker did not answer within ${this.#timeoutMs} ms${stuck ? ' and is being replaced' : ''}; counters are safe, retry`)
+        }
+        if (/queue is at limit/i.test((err as Error).message)) {
+          throw new ApiError('STATS_UNAVAILABLE', `the histogram worker has ${MAX_QUEUE} tasks waiting; counters are safe, retry`)
+        }
+        if (attempt >= 2) throw new ApiError('STATS_UNAVAILABLE', `the histogram worker failed (${(err as Error).message}); counters are safe, retry`)
+      }
     }
-    if (!result.ok) throw new ApiError('STATS_UNAVAILABLE', result.message)
-    return result
+  }
+
+  /** Terminates a worker that has completed no task for two timeouts; piscina replaces it. */
+  #replaceIfStuck (): boolean {
+    if (performance.now() - this.#lastDone < 2 * this.#timeoutMs) return false
+    const worker = this.#pool.threads[0]
+    if (worker === undefined) return false
+    this.#lastDone = performance.now()
+    void worker.terminate()
+    return true
   }
 
   get threads (): number {

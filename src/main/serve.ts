@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from '../shared/config.js'
 import { C, create, readCounter } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
+import { AdminGate } from './admin.js'
 import { HistogramPool } from './pool.js'
 import { RuntimeMonitor } from './runtime.js'
 import { createMeterServer } from './server.js'
@@ -12,8 +13,13 @@ import { createMeterServer } from './server.js'
 export interface Running {
   port: number
   url: string
-  /** Stop as on SIGTERM: not ready, stop accepting, let in-flight requests finish, close. */
-  shutdown: () => Promise<void>
+  /**
+   * Stop as on SIGTERM: not ready at once, and every answer says
+   * Connection: close; after `delayMs` (SHUTDOWN_DELAY_MS on SIGTERM, 0 by
+   * default) stop accepting, let in-flight requests finish, close. Whatever is
+   * open SHUTDOWN_GRACE_MS after the call is cut.
+   */
+  shutdown: (delayMs?: number) => Promise<void>
 }
 
 export async function serve (config: ServerConfig): Promise<Running> {
@@ -42,10 +48,12 @@ export async function serve (config: ServerConfig): Promise<Running> {
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
     metricsBucketsUs: config.metricsBucketsUs,
-    onReset: () => { stats.since = performance.now(); runtime.resetRequests() }
+    onReset: () => { stats.since = performance.now(); runtime.resetRequests() },
+    limits: config,
+    admin: new AdminGate(config),
+    faults: config.faults
   })
   const { server } = meter
-  server.keepAliveTimeout = config.keepAliveTimeoutMs
 
   await pool.start()
   await new Promise<void>((resolve, reject) => {
@@ -56,17 +64,22 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const hostPart = family === 'IPv6' ? `[${address}]` : address
 
   let closing: Promise<void> | undefined
-  const shutdown = async (): Promise<void> => {
+  const shutdown = async (delayMs = 0): Promise<void> => {
     closing ??= (async () => {
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref())
       meter.drainConnections()
+      // Still accepting and answering while Kubernetes takes the pod out of
+      // its endpoints: a request that arrives meanwhile is answered (with
+      // Connection: close), not refused. Idle connections are left alone, as
+      // closing one races a request the client may be sending on it.
+      if (delayMs > 0) await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, config.shutdownGraceMs))), deadline])
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // Idle keep-alive connections close now; busy ones get Connection: close
-      // on their response and end after it. Whatever is left after the grace
-      // period is cut.
+      // on their response and end after it. Whatever is left at the deadline
+      // is cut.
       server.closeIdleConnections()
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref())
-      await Promise.race([closed, grace])
+      await Promise.race([closed, deadline])
       clearInterval(sweep)
       server.closeAllConnections()
       runtime.close()

@@ -10,11 +10,15 @@ import { ApiError } from '../shared/errors.js'
 import { add, C, inc, STATUS_MIN, zeroMainThreadCounters, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
 import { PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
+import type { AdminGate } from './admin.js'
+import { ConnectionGuard } from './connection-guard.js'
+import { faultRoutes } from './faults.js'
 import type { HistogramPool } from './pool.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { MetricsExporter } from './metrics.js'
 import { buildStats, STATS_PERCENTILES, type StatsContext } from './stats.js'
 import { parseStatsQuery } from './stats-query.js'
+import { sendError, sendJson, sendText } from './reply.js'
 
 export interface ServerParts {
   views: Views
@@ -27,6 +31,11 @@ export interface ServerParts {
   metricsBucketsUs: readonly number[]
   /** Called after counters and histograms are zeroed. */
   onReset: () => void
+  /** node:http's limits, in ms (see config.ts for why each default). */
+  limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
+  admin: AdminGate
+  /** PODMETER_FAULTS: adds POST /debug/worker/crash. */
+  faults: boolean
 }
 
 // Bodies and their lengths by status, built once: `OK\n` for 200, the reason phrase otherwise.
@@ -53,23 +62,6 @@ function formatTiming (us: number): string {
   return 'app;dur=' + String(Math.floor(us / 1000)) + (FRACTION[us % 1000] as string)
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' }
-
-export function sendJson (res: ServerResponse, status: number, value: unknown, extra?: Record<string, string>): void {
-  const body = JSON.stringify(value)
-  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), ...extra })
-  res.end(body)
-}
-
-export function sendText (res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' })
-  res.end(body)
-}
-
-export function sendError (res: ServerResponse, err: ApiError, extra?: Record<string, string>): void {
-  sendJson(res, err.status, err.toJSON(), extra)
-}
-
 export interface MeterServer {
   server: http.Server
   /** From now on every response says Connection: close, and /readyz fails. */
@@ -82,7 +74,22 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   const counters = views.counters
   const highWater = ring.capacity >>> 2
   const parser = new RootQueryParser(parts.delayUs, parts.maxDelayUs)
-  const metrics = new MetricsExporter({ stats: parts.stats, pool, bucketsUs: parts.metricsBucketsUs })
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = parts.limits
+  const server = http.createServer({
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // Node looks for late headers every 30 s by default: a slowloris would
+    // hold its connection that much past the timeout.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 10))),
+    // Checked in onRequest instead, to answer with a JSON error like every other one.
+    requireHostHeader: false
+  }, onRequest)
+  const guard = new ConnectionGuard(server, maxConnections, (path) => {
+    const route = ROUTES[path]
+    return route === undefined ? undefined : Object.keys(route).join(', ')
+  })
+  const metrics = new MetricsExporter({ stats: parts.stats, pool, bucketsUs: parts.metricsBucketsUs, connections: () => guard.figures() })
   let shuttingDown = false
 
   function record (status: number, us: number, scan: number): void {
@@ -186,6 +193,9 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   function onRequest (req: IncomingMessage, res: ServerResponse): void {
     const t0 = performance.now()
     const url = req.url as string
+    // Node reads req.headers.host itself when requireHostHeader is on; this is
+    // the same check, moved here so the 400 has a JSON body.
+    if (req.httpVersionMinor === 1 && req.headers.host === undefined) return missingHost(res)
     if (url === '/') return root(req, res, t0, parser.plain)
     if (url.charCodeAt(0) === 47 && url.charCodeAt(1) === 63) { // "/?"
       const spec = parser.parse(url)
@@ -197,7 +207,13 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     slowPath(req, res, url)
   }
 
+  function missingHost (res: ServerResponse): void {
+    inc(counters, C.UNMEASURED)
+    sendError(res, new ApiError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header (RFC 9112, 3.2)'), { connection: 'close' })
+  }
+
   function slowPath (req: IncomingMessage, res: ServerResponse, url: string): void {
+    if (shuttingDown) res.setHeader('connection', 'close')
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
     const method = req.method ?? ''
@@ -226,7 +242,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         if (q instanceof ApiError) return sendError(res, q)
         const extra = q.percentiles === undefined ? undefined : { range: q.range, percentiles: q.percentiles }
         pool.snapshot(STATS_PERCENTILES, extra).then(
-          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads }, snap, q.percentiles, q.range)),
+          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads, connections: guard.figures() }, snap, q.percentiles, q.range)),
           (err) => fail(res, err)
         )
       }
@@ -259,11 +275,14 @@ export function createMeterServer (parts: ServerParts): MeterServer {
       }
     },
     '/stats/reset': {
-      POST: (_req, res) => {
+      POST: (req, res) => {
+        const refused = parts.admin.reset(req)
+        if (refused !== undefined) return sendError(res, refused.error, refused.headers)
         // Zero the counters, then have the worker discard exactly the samples
         // pushed before this point: both happen before any later request on
         // this (single) thread can push, so counters and histograms agree.
         zeroMainThreadCounters(counters)
+        guard.reset()
         parts.onReset()
         pool.reset(ring.writeSequence).then(
           () => sendJson(res, 200, { reset: true }),
@@ -279,10 +298,10 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         if (!pool.ready) return sendError(res, new ApiError('NOT_READY'))
         sendJson(res, 200, { status: 'ready' })
       }
-    }
+    },
+    ...(parts.faults ? faultRoutes(pool, parts.admin) : {})
   }
 
-  const server = http.createServer(onRequest)
   return {
     server,
     drainConnections: () => { shuttingDown = true },

@@ -8,6 +8,7 @@ import { usToMs } from '../shared/duration.js'
 import { C, HOP_BUCKETS, readCounter, readStatusClass, type Views } from '../shared/layout.js'
 import type { Range, Summary } from '../worker/histograms.js'
 import type { Snapshot } from '../worker/drain.js'
+import type { ConnectionFigures } from './connection-guard.js'
 import { percentileKey } from './stats-query.js'
 import { cachedFor, containerMemory, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
 
@@ -27,6 +28,8 @@ export interface StatsContext {
   mode: () => { mode: string, sidecar: boolean }
   /** Memory of the pod's sidecar proxy in bytes, when something knows it (for /metrics). */
   sidecarMemoryBytes?: () => number | undefined
+  /** Open and refused connections, refused requests (the server's ConnectionGuard). */
+  connections?: ConnectionFigures
 }
 
 const ms = (us: number | null | undefined): number | null => (us === null || us === undefined ? null : usToMs(us))
@@ -147,6 +150,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, asked: readonly n
     memory_limit_source: container.source,
     container_memory_working_set_mb: container.workingSet === undefined ? null : round(toMiB(container.workingSet), 3),
     measured_since_seconds: round(sinceReset, 3),
+    ...ctx.connections,
     ...(snap.extra === undefined ? {} : extraPercentiles(snap.extra, asked, range))
   }
 }

@@ -29,10 +29,52 @@ export interface ServerConfig {
   drainIntervalMs: number
   /** STATS_TIMEOUT_MS: how long /stats waits for the worker before answering 503, in ms. Default 2000. */
   statsTimeoutMs: number
-  /** SHUTDOWN_GRACE_MS: on SIGTERM, how long in-flight requests get before connections are cut, in ms. Default 10000 (Kubernetes waits 30 s). */
+  /**
+   * SHUTDOWN_GRACE_MS: on SIGTERM, the whole time from the signal to exit, in ms;
+   * whatever is still open then is cut. Default 20000: SHUTDOWN_DELAY_MS (5 s)
+   * plus a request of MAX_DELAY_MS (10 s) started just before the listener
+   * closes, with 10 s to spare before Kubernetes' SIGKILL at 30 s.
+   */
   shutdownGraceMs: number
-  /** KEEP_ALIVE_TIMEOUT_MS: idle keep-alive connections close after this, in ms. Default 65000. */
+  /**
+   * SHUTDOWN_DELAY_MS: on SIGTERM, how long to keep accepting and answering
+   * (every answer with Connection: close, /readyz 503) before the listener
+   * closes, while Kubernetes takes the pod out of its endpoints and the
+   * sidecar drains, in ms. Less than SHUTDOWN_GRACE_MS. Default 5000 (Istio's
+   * terminationDrainDuration). SIGINT (Ctrl-C) skips it.
+   */
+  shutdownDelayMs: number
+  /**
+   * KEEP_ALIVE_TIMEOUT_MS: idle keep-alive connections close after this, in ms.
+   * Default 3660000 (61 min): above Envoy's upstream idle timeout (1 h, also
+   * Istio's DestinationRule default), so the sidecar or waypoint always closes
+   * an idle connection first and never sends a request on one we are closing.
+   */
   keepAliveTimeoutMs: number
+  /**
+   * HEADERS_TIMEOUT_MS: a request's headers must arrive within this, counted
+   * from its first byte, or it gets 408 (a slowloris holds a connection no
+   * longer), in ms. Default 10000. Node checks every min(1 s, a tenth of it).
+   */
+  headersTimeoutMs: number
+  /** REQUEST_TIMEOUT_MS: the whole request, body included, must arrive within this, or 408, in ms; at least HEADERS_TIMEOUT_MS. Default 30000. */
+  requestTimeoutMs: number
+  /**
+   * MAX_CONNECTIONS: open connections at most; one more is closed as soon as
+   * it is accepted, and counted (connections_rejected). Default 10000 (about
+   * 30 MiB of memory when all are open; load tools use far fewer).
+   */
+  maxConnections: number
+  /**
+   * PODMETER_ADMIN_TOKEN (environment only, never a flag: flags show in `ps`):
+   * when set, POST /stats/reset and the fault routes need
+   * `Authorization: Bearer <token>`. At least 16 characters. Default: unset, open.
+   */
+  adminToken: string
+  /** STATS_RESET: `on` (POST /stats/reset works) or `off` (it answers 403). Default on. */
+  statsReset: boolean
+  /** PODMETER_FAULTS: `on` adds POST /debug/worker/crash, which kills or stalls the histogram worker (tests, chaos drills). Default off. */
+  faults: boolean
   /**
    * METRICS_BUCKETS: the `le` boundaries of podmeter_request_duration_seconds,
    * ascending durations (a bare number is seconds, as `le` shows it), whole µs,
@@ -52,9 +94,10 @@ const MAX_BUCKETS = 100
 
 interface Setting {
   env: string
-  flag: string
+  /** Undefined for a secret, which only the environment may carry. */
+  flag?: string
   key: keyof ServerConfig
-  parse: (text: string) => number | string | number[] | undefined
+  parse: (text: string) => number | string | number[] | boolean | undefined
   accepts: string
 }
 
@@ -78,6 +121,12 @@ const buckets = (text: string): number[] | undefined => {
   }
   return out
 }
+const onOff = (text: string): boolean | undefined => {
+  const t = text.toLowerCase()
+  return ['on', 'true', '1', 'yes'].includes(t) ? true : ['off', 'false', '0', 'no'].includes(t) ? false : undefined
+}
+// RFC 6750's b64token characters, so the token fits an Authorization header as it is.
+const token = (text: string): string | undefined => (/^[\w.~+/-]{16,512}=*$/.test(text) ? text : undefined)
 const powerOfTwo = (text: string): number | undefined => {
   const n = integer(1024, 2 ** 26)(text)
   return n !== undefined && (n & (n - 1)) === 0 ? n : undefined
@@ -96,7 +145,14 @@ export const SETTINGS: Setting[] = [
   { env: 'DRAIN_INTERVAL_MS', flag: 'drain-interval-ms', key: 'drainIntervalMs', parse: integer(1, 1000), accepts: 'a whole number of ms from 1 to 1000' },
   { env: 'STATS_TIMEOUT_MS', flag: 'stats-timeout-ms', key: 'statsTimeoutMs', parse: integer(10, 60_000), accepts: 'a whole number of ms from 10 to 60000' },
   { env: 'SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', key: 'shutdownGraceMs', parse: integer(0, 300_000), accepts: 'a whole number of ms from 0 to 300000' },
+  { env: 'SHUTDOWN_DELAY_MS', flag: 'shutdown-delay-ms', key: 'shutdownDelayMs', parse: integer(0, 300_000), accepts: 'a whole number of ms from 0 to 300000' },
   { env: 'KEEP_ALIVE_TIMEOUT_MS', flag: 'keep-alive-timeout-ms', key: 'keepAliveTimeoutMs', parse: integer(0, 7_200_000), accepts: 'a whole number of ms from 0 to 7200000' },
+  { env: 'HEADERS_TIMEOUT_MS', flag: 'headers-timeout-ms', key: 'headersTimeoutMs', parse: integer(10, 600_000), accepts: 'a whole number of ms from 10 to 600000' },
+  { env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', key: 'requestTimeoutMs', parse: integer(10, 3_600_000), accepts: 'a whole number of ms from 10 to 3600000' },
+  { env: 'MAX_CONNECTIONS', flag: 'max-connections', key: 'maxConnections', parse: integer(1, 1_000_000), accepts: 'a whole number from 1 to 1000000' },
+  { env: 'PODMETER_ADMIN_TOKEN', key: 'adminToken', parse: token, accepts: 'a token of 16 to 512 characters from A-Z a-z 0-9 - . _ ~ + / (and trailing =)' },
+  { env: 'STATS_RESET', flag: 'stats-reset', key: 'statsReset', parse: onOff, accepts: 'on or off' },
+  { env: 'PODMETER_FAULTS', flag: 'faults', key: 'faults', parse: onOff, accepts: 'on or off' },
   { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` }
 ]
 
@@ -112,8 +168,15 @@ export const DEFAULTS: ServerConfig = {
   digits: 3,
   drainIntervalMs: 50,
   statsTimeoutMs: 2000,
-  shutdownGraceMs: 10_000,
-  keepAliveTimeoutMs: 65_000,
+  shutdownGraceMs: 20_000,
+  shutdownDelayMs: 5000,
+  keepAliveTimeoutMs: 3_660_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 10_000,
+  adminToken: '',
+  statsReset: true,
+  faults: false,
   metricsBucketsUs: [...DEFAULT_BUCKETS_US]
 }
 
@@ -128,16 +191,18 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
     const arg = argv[i] as string
     if (arg === '--help' || arg === '-h') throw new ConfigError('--help', usage())
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg)
-    const setting = m === null ? undefined : SETTINGS.find((s) => s.flag === m[1])
+    const setting = m === null ? undefined : SETTINGS.find((s) => s.flag !== undefined && s.flag === m[1])
     if (m === null || setting === undefined) throw new ConfigError(arg, `unknown option\n\n${usage()}`)
     const value = m[2] ?? argv[++i]
-    if (value === undefined) throw new ConfigError(`--${setting.flag}`, `needs a value: ${setting.accepts}`)
+    if (value === undefined) throw new ConfigError(`--${setting.flag ?? ''}`, `needs a value: ${setting.accepts}`)
     values.set(setting, value)
   }
   const config: ServerConfig = { ...DEFAULTS, metricsBucketsUs: [...DEFAULTS.metricsBucketsUs] }
   for (const [s, text] of values) {
     const parsed = s.parse(text.trim())
-    if (parsed === undefined) throw new ConfigError(s.env, `${JSON.stringify(text)} is not ${s.accepts}`)
+    // A secret is never echoed, not even a wrong one.
+    const shown = s.flag === undefined ? 'the value' : JSON.stringify(text)
+    if (parsed === undefined) throw new ConfigError(s.env, `${shown} is not ${s.accepts}`)
     ;(config as unknown as Record<string, unknown>)[s.key] = parsed
   }
   if (config.highestUs < 2 * config.lowestUs) {
@@ -146,6 +211,12 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const outside = config.metricsBucketsUs.find((us) => us < config.lowestUs || us > config.highestUs)
   if (outside !== undefined) {
     throw new ConfigError('METRICS_BUCKETS', `${formatUs(outside)} is outside the histogram range (HISTOGRAM_MIN_US ${config.lowestUs} to HISTOGRAM_MAX_US ${config.highestUs})`)
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError('HEADERS_TIMEOUT_MS', `must not be larger than REQUEST_TIMEOUT_MS (${config.requestTimeoutMs} ms)`)
+  }
+  if (config.shutdownDelayMs >= config.shutdownGraceMs && config.shutdownDelayMs > 0) {
+    throw new ConfigError('SHUTDOWN_DELAY_MS', `must be shorter than SHUTDOWN_GRACE_MS (${config.shutdownGraceMs} ms), which includes it`)
   }
   if (config.delayUs > config.maxDelayUs) {
     throw new ConfigError('DELAY_MS', `is larger than MAX_DELAY_MS (${config.maxDelayUs / 1000} ms)`)
@@ -156,7 +227,10 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
 export function usage (): string {
   const rows = SETTINGS.map((s) => {
     const def = DEFAULTS[s.key]
-    const shown = Array.isArray(def) ? def.map(formatUs).join(',') : s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
+    const shown = Array.isArray(def)
+      ? def.map(formatUs).join(',')
+      : typeof def === 'boolean' ? (def ? 'on' : 'off') : s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
+    if (s.flag === undefined) return `  ${'(environment only)'.padEnd(24)} ${s.env.padEnd(22)} default unset`
     return `  --${s.flag.padEnd(22)} ${s.env.padEnd(22)} default ${String(shown)}`
   })
   return ['usage: podmeter serve [options]   (each option is also an environment variable)', '', ...rows].join('\n')

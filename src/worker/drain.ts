@@ -7,7 +7,7 @@
 // every drain.
 
 import { workerData } from 'piscina'
-import { add, attach, C, inc, zero, type LayoutConfig } from '../shared/layout.js'
+import { add, attach, C, inc, RING_READ, zero, type LayoutConfig } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
 import { cumulativeAt, distribution, encode, hgrm, type DistributionRow } from './export.js'
 import { HistogramStore, type Range, type Summary } from './histograms.js'
@@ -15,7 +15,12 @@ import { HistogramStore, type Range, type Summary } from './histograms.js'
 export interface WorkerData {
   sab: SharedArrayBuffer
   layout: LayoutConfig
+  /** PODMETER_FAULTS: the `fault` task works only when this is true. */
+  faults: boolean
 }
+
+/** Injected faults: die in the middle of the next drain (`throw`, `exit`), or block now for `ms`. */
+export type FaultMode = 'throw' | 'exit' | 'stall'
 
 export type Task =
   | { op: 'drain', second: number }
@@ -23,6 +28,7 @@ export type Task =
   | { op: 'reset', second: number, until: number }
   | { op: 'buckets', second: number, boundsUs: number[] }
   | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }
+  | { op: 'fault', second: number, mode: FaultMode, ms: number }
 
 export interface Snapshot {
   ok: true
@@ -61,11 +67,13 @@ export interface HistogramExport {
 
 export type TaskResult = Snapshot | Buckets | HistogramExport | { ok: true, drained: number } | { ok: false, code: string, message: string }
 
-const { sab, layout } = workerData as WorkerData
+const { sab, layout, faults } = workerData as WorkerData
 const views = attach(sab, layout)
 const ring = new RingConsumer(views)
 const store = new HistogramStore(views)
 inc(views.counters, C.WORKER_STARTS)
+/** A death armed by a `fault` task, carried out by the next task. */
+let armed: 'throw' | 'exit' | undefined
 
 function drain (second: number): number {
   store.rotate(second)
@@ -75,8 +83,39 @@ function drain (second: number): number {
   return n
 }
 
-export default function run (task: Task): TaskResult {
+/**
+ * Dies as a thread killed in the middle of a drain would: half of what the
+ * ring holds is recorded into the shared counts, the rest stays in the ring
+ * for the replacement, and the batch's exact figures (count, sum, min, max)
+ * are never flushed. `exit` ends the thread at once; `throw` throws where
+ * piscina cannot catch it (the task never settles), so the thread dies of an
+ * uncaught exception.
+ */
+function die (mode: 'throw' | 'exit', second: number): Promise<never> {
+  store.rotate(second)
+  const read = Atomics.load(views.ringIndex, RING_READ)
+  ring.drain(store.record, (read + (ring.pending >>> 1)) >>> 0)
+  if (mode === 'exit') process.exit(1)
+  queueMicrotask(() => { throw new Error('injected fault (PODMETER_FAULTS): the histogram worker threw in the middle of a drain') })
+  return new Promise(() => {})
+}
+
+function fault (task: Extract<Task, { op: 'fault' }>): TaskResult {
+  if (!faults) return { ok: false, code: 'FAULTS_DISABLED', message: 'faults are off (PODMETER_FAULTS)' }
+  if (task.mode === 'stall') {
+    // Blocks this thread as a stuck drain would: no task runs meanwhile.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.ms)
+  } else {
+    armed = task.mode
+  }
+  return { ok: true, drained: 0 }
+}
+
+export default function run (task: Task): TaskResult | Promise<never> {
+  if (armed !== undefined && task.op !== 'fault') return die(armed, task.second)
   switch (task.op) {
+    case 'fault':
+      return fault(task)
     case 'drain':
       return { ok: true, drained: drain(task.second) }
     case 'snapshot': {

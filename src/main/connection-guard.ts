@@ -1,0 +1,125 @@
+// What reaches node:http but never a request handler: connections beyond
+// MAX_CONNECTIONS, requests the parser refuses (malformed, headers too large,
+// too slow), CONNECT, and Expect headers other than 100-continue. Node answers
+// most of these itself with a bare status line; here each gets the same JSON
+// error body as every other error (with nosniff), and a count in /stats, so
+// nothing is refused silently. None of it is on the hot path: node calls these
+// listeners only when something is already wrong.
+
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { ApiError } from '../shared/errors.js'
+import { json, JSON_HEADERS } from './reply.js'
+
+/** Statuses of the requests refused before a handler saw them, as /stats reports them. */
+export const REFUSED = ['400', '405', '408', '417', '431'] as const
+export type Refused = typeof REFUSED[number]
+
+export interface ConnectionFigures {
+  /** Open connections now. */
+  connections_open: number
+  /** Connections closed at once because MAX_CONNECTIONS were open, since start or reset. */
+  connections_rejected: number
+  /** Requests refused before a handler saw them, by status, since start or reset. */
+  requests_refused: Record<Refused, number>
+}
+
+/** Allow header of each path, for a 405 to a method the parser does not know. */
+export type AllowOf = (path: string) => string | undefined
+
+const TOKEN = /^[!#$%&'*+.^_`|~\w-]{1,64}$/
+
+export class ConnectionGuard {
+  #open = 0
+  #rejected = 0
+  readonly #refused: Record<Refused, number> = { 400: 0, 405: 0, 408: 0, 417: 0, 431: 0 }
+  readonly #allowOf: AllowOf
+
+  constructor (server: Server, maxConnections: number, allowOf: AllowOf) {
+    this.#allowOf = allowOf
+    server.maxConnections = maxConnections
+    server.on('drop', () => { this.#rejected++ })
+    server.on('connection', (socket: Duplex) => {
+      this.#open++
+      socket.once('close', () => { this.#open-- })
+    })
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer, bytesParsed?: number }, socket: Duplex) => this.#clientError(err, socket))
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      this.#reply(socket, new ApiError('METHOD_NOT_ALLOWED', `CONNECT ${req.url?.slice(0, 200) ?? ''}: PodMeter is not a proxy`), 'GET, HEAD, POST')
+    })
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      this.#refused[417]++
+      const err = new ApiError('EXPECTATION_FAILED', `Expect: ${String(req.headers.expect).slice(0, 200)} cannot be met: the only Expect this server meets is 100-continue`)
+      const body = json(err)
+      res.writeHead(417, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), connection: 'close' })
+      res.end(body)
+    })
+  }
+
+  figures (): ConnectionFigures {
+    return { connections_open: this.#open, connections_rejected: this.#rejected, requests_refused: { ...this.#refused } }
+  }
+
+  /** Back to zero with the other counters (the open count is a level, not a counter). */
+  reset (): void {
+    this.#rejected = 0
+    for (const k of REFUSED) this.#refused[k] = 0
+  }
+
+  #clientError (err: NodeJS.ErrnoException & { rawPacket?: Buffer, bytesParsed?: number }, socket: Duplex): void {
+    // A reset or a second error on a socket we already answered: nothing to say.
+    if (err.code === 'ECONNRESET' || !socket.writable || socket.writableEnded) { socket.destroy(); return }
+    // As node does by default: answer only when no response of this socket
+    // has begun, or our bytes would land inside it.
+    const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
+    if (inFlight?.headersSent === true) { socket.destroy(); return }
+    switch (err.code) {
+      case 'HPE_HEADER_OVERFLOW':
+        return this.#reply(socket, new ApiError('HEADERS_TOO_LARGE', `the request line and headers are larger than ${http.maxHeaderSize} bytes`))
+      case 'ERR_HTTP_REQUEST_TIMEOUT':
+        return this.#reply(socket, new ApiError('REQUEST_TIMEOUT'))
+      case 'HPE_INVALID_METHOD': {
+        // A well-formed request line with a method node does not know is a
+        // method this endpoint does not allow; anything else is garbage.
+        const line = requestLine(err.rawPacket, err.bytesParsed ?? 0)
+        const allow = line === undefined ? undefined : this.#allowOf(line.path)
+        if (line !== undefined && allow !== undefined) {
+          return this.#reply(socket, new ApiError('METHOD_NOT_ALLOWED', `${line.method} is not allowed on ${line.path}: use ${allow}`), allow)
+        }
+        break
+      }
+    }
+    this.#reply(socket, new ApiError('BAD_REQUEST', `the request is not valid HTTP/1.1 (${String(err.code)})`))
+  }
+
+  /** Writes an error response straight to the socket (there is no response object) and closes it. */
+  #reply (socket: Duplex, err: ApiError, allow?: string): void {
+    const status = String(err.status)
+    if (status in this.#refused) this.#refused[status as Refused]++
+    const body = json(err)
+    const head = [
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[err.status] ?? ''}`,
+      'Content-Type: application/json; charset=utf-8',
+      'X-Content-Type-Options: nosniff',
+      'Cache-Control: no-store',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      ...(allow === undefined ? [] : [`Allow: ${allow}`]),
+      'Connection: close'
+    ]
+    socket.end(head.join('\r\n') + '\r\n\r\n' + body, () => socket.destroy())
+  }
+}
+
+/** The method and path of the request line around `at` in `raw`, when it is well formed. */
+export function requestLine (raw: Buffer | undefined, at: number): { method: string, path: string } | undefined {
+  if (raw === undefined) return undefined
+  const start = raw.lastIndexOf(10, Math.max(0, at - 1)) + 1
+  const end = raw.indexOf(13, start)
+  if (end < 0 || end - start > 8192) return undefined
+  const parts = raw.subarray(start, end).toString('latin1').split(' ')
+  if (parts.length !== 3 || !TOKEN.test(parts[0] as string) || !/^HTTP\/1\.[01]$/.test(parts[2] as string)) return undefined
+  const target = parts[1] as string
+  if (!target.startsWith('/')) return undefined
+  const q = target.indexOf('?')
+  return { method: parts[0] as string, path: q < 0 ? target : target.slice(0, q) }
+}
