@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from '../shared/config.js'
 import { C, create, readCounter } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
+import { MeshDetector } from './mesh-detect.js'
 import { HistogramPool } from './pool.js'
-import { RuntimeMonitor } from './runtime.js'
+import { cachedFor, containerMemory, RuntimeMonitor } from './runtime.js'
 import { createMeterServer } from './server.js'
 
 export interface Running {
@@ -27,12 +28,20 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const ring = new RingProducer(views)
   const pool = new HistogramPool(views, config)
   const runtime = new RuntimeMonitor(config.windowSeconds, () => readCounter(views, C.REQUESTS))
+  const mesh = new MeshDetector({
+    podinfoDir: config.podinfoDir,
+    procNetTcp: config.procNetTcp.split(','),
+    envoyAdmin: config.envoyAdmin === 'off' ? undefined : config.envoyAdmin,
+    refreshMs: config.meshRefreshMs,
+    views
+  })
   const stats = {
     views,
     runtime,
     windowSeconds: config.windowSeconds,
     since: performance.now(),
-    mode: () => ({ mode: 'none', sidecar: false })
+    mesh: () => mesh.view,
+    containerMemory: cachedFor(1000, () => containerMemory(config.cgroupRoot))
   }
   const meter = createMeterServer({
     views,
@@ -46,7 +55,9 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const { server } = meter
   server.keepAliveTimeout = config.keepAliveTimeoutMs
 
-  await pool.start()
+  // The first detection reads every source once (the admin probe is bounded
+  // by its timeout), so that /stats is right from the first request.
+  await Promise.all([pool.start(), mesh.start()])
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
@@ -69,6 +80,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
       clearInterval(sweep)
       server.closeAllConnections()
       runtime.close()
+      mesh.close()
       await pool.close()
     })()
     return closing

@@ -9,7 +9,7 @@ import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'n
 import { ApiError } from '../shared/errors.js'
 import { add, C, inc, zero, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
-import { PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
+import { debugHeaders, F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import type { HistogramPool } from './pool.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { buildStats, STATS_PERCENTILES, type StatsContext } from './stats.js'
@@ -83,13 +83,17 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     if (ring.push(us) > highWater) pool.drainSoon()
   }
 
+  // The header flags are only counted here; the mesh detector reads the
+  // counters on its own timer (rule 4: Envoy-made headers mean a waypoint).
   function countHops (scan: number): void {
+    if ((scan & F.TRACING) !== 0) inc(counters, C.TRACED)
     const proxy = proxyHops(scan)
     const mesh = meshHops(scan)
     const total = proxy + mesh
     inc(counters, C.HOPS_BY_COUNT + (total < 4 ? total : 4))
     if (total === 0) return
     inc(counters, C.VIA_PROXY)
+    if ((scan & F.ENVOY_MADE) !== 0) inc(counters, C.ENVOY_MADE)
     if (proxy > 0) add(counters, C.PROXY_HOPS, proxy)
     if (mesh > 0) add(counters, C.MESH_HOPS, mesh)
   }
@@ -189,7 +193,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     const method = req.method ?? ''
     const route = ROUTES[path]
     if (route === undefined) {
-      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /livez or /readyz`))
+      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /debug/headers, /livez or /readyz`))
     }
     const handler = route[method] ?? (method === 'HEAD' ? route.GET : undefined)
     if (handler === undefined) {
@@ -207,9 +211,10 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   type Handler = (req: IncomingMessage, res: ServerResponse) => void
   const ROUTES: Record<string, Record<string, Handler>> = {
     '/stats': {
-      GET: (_req, res) => {
+      GET: (req, res) => {
+        const scan = scanHeaders(req.rawHeaders)
         pool.snapshot(STATS_PERCENTILES).then(
-          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads }, snap)),
+          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads }, snap, scan)),
           (err) => fail(res, err)
         )
       }
@@ -227,6 +232,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         )
       }
     },
+    '/debug/headers': { GET: (req, res) => sendJson(res, 200, debugHeaders(req)) },
     '/livez': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     '/healthz': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     '/readyz': {

@@ -8,12 +8,14 @@ import { usToMs } from '../shared/duration.js'
 import { C, HOP_BUCKETS, readCounter, type Views } from '../shared/layout.js'
 import type { Summary } from '../worker/histograms.js'
 import type { Snapshot } from '../worker/drain.js'
-import { cachedFor, containerMemory, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
+import type { EnvoyMemory } from './envoy-admin.js'
+import { meshHops, proxyHops } from './headers.js'
+import type { MeshView } from './mesh-facts.js'
+import { cachedFor, disk, host, toMiB, type ContainerMemory, type RuntimeMonitor } from './runtime.js'
 
 export const STATS_PERCENTILES = [50, 90, 95, 99, 99.9]
 
-// File reads and syscalls, refreshed at most once a second.
-const containerMemoryRecent = cachedFor(1000, () => containerMemory())
+// A syscall, refreshed at most once a second.
 const diskRecent = cachedFor(1000, () => disk())
 
 export interface StatsContext {
@@ -23,7 +25,10 @@ export interface StatsContext {
   /** performance.now() of the last reset (or start). */
   since: number
   workerThreads: number
-  mode: () => { mode: string, sidecar: boolean }
+  /** The mesh detector's last decision (made in the background). */
+  mesh: () => MeshView
+  /** The container's cgroup memory, refreshed at most once a second. */
+  containerMemory: () => ContainerMemory
 }
 
 const ms = (us: number | null | undefined): number | null => (us === null || us === undefined ? null : usToMs(us))
@@ -42,7 +47,15 @@ function latency (s: Summary): Record<string, number | null> {
   }
 }
 
-export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, unknown> {
+const mib = (bytes: number): number => round(toMiB(bytes), 3)
+function sidecarMemory (m: EnvoyMemory): Record<string, number> {
+  const out: Record<string, number> = { allocated: mib(m.allocated), heap_size: mib(m.heapSize) }
+  if (m.physical !== undefined) out.physical = mib(m.physical)
+  return out
+}
+
+/** `scan` is scanHeaders() of the /stats request itself: its own hop counts. */
+export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number): Record<string, unknown> {
   const v = ctx.views
   const n = (i: number): number => readCounter(v, i)
   const requests = n(C.REQUESTS)
@@ -54,7 +67,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, u
   const mem = process.memoryUsage()
   const gc = ctx.runtime.gc()
   const cpu = process.cpuUsage()
-  const container = containerMemoryRecent()
+  const container = ctx.containerMemory()
   const d = diskRecent()
   const totalMem = container.limit ?? os.totalmem()
   const availableMem = container.limit !== undefined && container.workingSet !== undefined
@@ -62,7 +75,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, u
     : os.freemem()
   const viaProxy = n(C.VIA_PROXY)
   const hopSum = n(C.PROXY_HOPS) + n(C.MESH_HOPS)
-  const mode = ctx.mode()
+  const mesh = ctx.mesh()
+  // A probe's /stats (scan = -1) crossed nothing we can count.
+  const ownProxy = scan < 0 ? 0 : proxyHops(scan)
+  const ownMesh = scan < 0 ? 0 : meshHops(scan)
   const hopsByCount: Record<string, number> = {}
   for (let i = 0; i < HOP_BUCKETS; i++) hopsByCount[i === HOP_BUCKETS - 1 ? `${i}+` : String(i)] = n(C.HOPS_BY_COUNT + i)
 
@@ -88,9 +104,12 @@ export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, u
     uptime_seconds: round(process.uptime(), 3),
     avg_proxy_hops: requests > 0 ? round(hopSum / requests, 4) : 0,
     proxy_detected: viaProxy > 0,
-    istio_sidecar_detected: mode.sidecar,
+    istio_sidecar_detected: mesh.sidecar,
     requests_via_proxy: viaProxy,
-    service_mesh_mode: mode.mode,
+    service_mesh_mode: mesh.mode,
+    proxy_hop_count: ownProxy,
+    service_mesh_hops: ownMesh,
+    total_hop_count: ownProxy + ownMesh,
     hostname: host.hostname,
     os: host.os,
     architecture: host.architecture,
@@ -122,6 +141,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, u
       aborted: n(C.ABORTED)
     },
     requests_by_hop_count: hopsByCount,
+    requests_with_envoy_headers: n(C.ENVOY_MADE),
+    requests_with_tracing_headers: n(C.TRACED),
+    mesh_evidence: mesh.evidence,
+    waypoint_proxy_detected: mesh.waypoint,
     unmeasured_requests: n(C.UNMEASURED),
     event_loop_utilization: round(win.elu, 4),
     event_loop_delay_p99_ms: round(ctx.runtime.loopDelayP99Ms(), 3),
@@ -132,6 +155,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot): Record<string, u
     worker_restarts: Math.max(0, n(C.WORKER_STARTS) - 1),
     memory_limit_source: container.source,
     container_memory_working_set_mb: container.workingSet === undefined ? null : round(toMiB(container.workingSet), 3),
+    ...(mesh.sidecarMemory === undefined ? {} : { sidecar_memory_mb: sidecarMemory(mesh.sidecarMemory) }),
     measured_since_seconds: round(sinceReset, 3)
   }
 }

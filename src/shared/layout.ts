@@ -17,7 +17,7 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
-export const LAYOUT_VERSION = 1
+export const LAYOUT_VERSION = 2
 
 /** Counter numbers (see inc/add/read). Counters are 64-bit: a busy pod passes 2^32 in a day. */
 export const C = {
@@ -31,10 +31,12 @@ export const C = {
   HOPS_BY_COUNT: 11, // 11..15: requests with 0, 1, 2, 3, 4+ total hops
   UNMEASURED: 16, // probes, /stats, /metrics and the like
   SAMPLES_DROPPED: 17, // ring was full: sample not recorded (request still counted)
-  MAIN_THREAD_END: 18, // counters below this are the main thread's; those from here on the worker's
-  SAMPLES_CLAMPED: 18, // written by the worker: sample outside the histogram range
-  SAMPLES_RECORDED: 19, // written by the worker
-  WORKER_STARTS: 20 // written by each histogram worker as it attaches
+  ENVOY_MADE: 18, // requests with Envoy-made headers (x-request-id with x-envoy-* or XFCC): read by the mesh detector
+  TRACED: 19, // requests with tracing headers (x-b3-*, traceparent): reported, not hops
+  MAIN_THREAD_END: 20, // counters below this are the main thread's; those from here on the worker's
+  SAMPLES_CLAMPED: 20, // written by the worker: sample outside the histogram range
+  SAMPLES_RECORDED: 21, // written by the worker
+  WORKER_STARTS: 22 // written by each histogram worker as it attaches
 } as const
 export const COUNTER_COUNT = 24
 export const HOP_BUCKETS = 5
