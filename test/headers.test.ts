@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { countEntries, describeScan, F, MAX_HOPS, meshHops, PROBE, proxyHops, scanHeaders } from '../src/main/headers.js'
-import { getJson, ROOT, startServer } from './helpers.js'
-
-/** An Istio traffic fixture as rawHeaders (name, value, name, value, …). */
-export function istioHeaders (name: string): string[] {
-  const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/istio-headers', `${name}.json`), 'utf8')) as { headers: Array<[string, string]> }
-  return fixture.headers.flat()
-}
+import { getJson, istioHeaders, startServer } from './helpers.js'
 
 const scan = (headers: Array<[string, string]>): number => scanHeaders(headers.flat())
 

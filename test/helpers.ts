@@ -2,7 +2,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -125,7 +125,7 @@ export interface FakeEnvoyAdmin { address: string, hits: () => number, close: ()
  */
 export async function startFakeEnvoyAdmin (memory: Record<string, string> = {
   allocated: '7065960', heap_size: '10485760', pageheap_unmapped: '0', pageheap_free: '0', total_thread_cache: '1591360', total_physical_bytes: '12582912'
-}): Promise<FakeEnvoyAdmin> {
+}, port = 0): Promise<FakeEnvoyAdmin> {
   let hits = 0
   const server = http.createServer((req, res) => {
     hits++
@@ -133,10 +133,10 @@ export async function startFakeEnvoyAdmin (memory: Record<string, string> = {
     res.writeHead(200, { 'content-type': 'application/json', server: 'envoy' })
     res.end(JSON.stringify(memory, null, 1))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
-    address: `127.0.0.1:${port}`,
+    address,
     hits: () => hits,
     close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())) }
   }
@@ -164,4 +164,10 @@ export function writePodInfo (dir: string, files: Record<string, string>): void 
 export function fixturePod (name: string): { podinfoDir: string, procNetTcp: string } {
   const dir = join(ROOT, 'test/fixtures/pods', name)
   return { podinfoDir: join(dir, 'podinfo'), procNetTcp: `${join(dir, 'net/tcp')},${join(dir, 'net/tcp6')}` }
+}
+
+/** An Istio traffic fixture (test/fixtures/istio-headers) as rawHeaders: name, value, name, value, … */
+export function istioHeaders (name: string): string[] {
+  const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/istio-headers', `${name}.json`), 'utf8')) as { headers: Array<[string, string]> }
+  return fixture.headers.flat()
 }

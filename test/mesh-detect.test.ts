@@ -107,12 +107,20 @@ test('headers: Envoy-made on most recent requests and no sidecar = waypoint; idl
   await detector.refresh()
   assert.equal(detector.view.mode, 'ambient-l4', 'a few requests through a gateway are not a waypoint')
   assert.match(detector.view.evidence.at(-1) as string, /on 3 of 100 .*too few for a waypoint$/)
-  // /stats/reset zeroes the counters: the next period counts from zero.
-  for (let i = 0; i < C.MAIN_THREAD_END; i++) Atomics.store(views.counters, i * 2, 0)
-  served(views, 10, 10)
+  // /stats/reset zeroes the counters: the next period counts from zero,
+  // even when as many requests come after it as before.
+  const zero = (): void => { for (let i = 0; i < C.MAIN_THREAD_END; i++) Atomics.store(views.counters, i * 2, 0) }
+  zero()
+  detector.countersReset()
+  served(views, 200, 200)
   await detector.refresh()
   assert.equal(detector.view.mode, 'ambient-l7')
-  assert.match(detector.view.evidence.at(-1) as string, /on 10 of 10 requests/)
+  assert.match(detector.view.evidence.at(-1) as string, /on 200 of 200 requests/)
+  zero() // not announced: seen as counters going back
+  served(views, 10, 0)
+  await detector.refresh()
+  assert.equal(detector.view.mode, 'ambient-l4')
+  assert.match(detector.view.evidence.at(-1) as string, /no Envoy-made headers on the 10 requests/)
 })
 
 test('headers never make a sidecar, and do not override one', async () => {

@@ -124,9 +124,14 @@ export class MeshDetector {
   #requests (): number { return readCounter(this.#o.views, C.REQUESTS) }
   #envoyMade (): number { return readCounter(this.#o.views, C.ENVOY_MADE) }
 
+  /** /stats/reset zeroed the counters: the next sample counts from zero. */
+  countersReset (): void {
+    this.#last = { requests: 0, envoyMade: 0, at: this.#last.at }
+  }
+
   // Growth of the two counters since the last sample. A period without
   // requests keeps the previous verdict: an idle pod does not change mode.
-  // /stats/reset zeroes the counters, which shows as a counter going back.
+  // A counter going back is a reset not announced by countersReset().
   #sampleHeaders (): void {
     const now = { requests: this.#requests(), envoyMade: this.#envoyMade(), at: performance.now() }
     const reset = now.requests < this.#last.requests || now.envoyMade < this.#last.envoyMade

@@ -50,7 +50,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     stats,
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
-    onReset: () => { stats.since = performance.now(); runtime.resetRequests() }
+    onReset: () => { stats.since = performance.now(); runtime.resetRequests(); mesh.countersReset() }
   })
   const { server } = meter
   server.keepAliveTimeout = config.keepAliveTimeoutMs
