@@ -73,6 +73,27 @@ test('property: proxy hops are min(MAX_HOPS, max(XFF entries, Via entries)), wha
   }))
 })
 
+test('property: any letter case, any order, the same as a plain reading of the rules', () => {
+  const names = ['X-Forwarded-For', 'Via', 'X-Request-Id', 'X-Forwarded-Client-Cert', 'X-Envoy-Attempt-Count', 'X-Envoy-External-Address',
+    'X-Envoy-Decorator-Operation', 'X-B3-TraceId', 'B3', 'Traceparent', 'X-Forwarded-Proto', 'X-Real-IP', 'Accept', 'X-', 'X-Envoy-']
+  const anyCase = (name: string): fc.Arbitrary<string> => fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((upper) => [...name].map((c, i) => (upper[i] === true ? c.toUpperCase() : c.toLowerCase())).join(''))
+  const line = fc.tuple(fc.constantFrom(...names).chain(anyCase), fc.constantFrom('10.0.0.1', '10.0.0.1, 10.0.0.2', '1'))
+  fc.assert(fc.property(fc.array(line, { maxLength: 10 }), (lines) => {
+    const has = (n: string): boolean => lines.some(([name]) => name.toLowerCase() === n)
+    const entries = (n: string): number => lines.filter(([name]) => name.toLowerCase() === n).reduce((a, [, v]) => a + v.split(',').length, 0)
+    const envoyOther = lines.some(([name]) => name.toLowerCase().startsWith('x-envoy-') && name.toLowerCase() !== 'x-envoy-attempt-count')
+    let mesh = (has('x-envoy-attempt-count') ? 1 : 0) + (has('x-forwarded-client-cert') ? 1 : 0)
+    if (mesh === 0 && has('x-request-id') && envoyOther) mesh = 1
+    let proxy = Math.max(entries('x-forwarded-for'), entries('via'))
+    if (has('x-envoy-external-address') && mesh > 0 && proxy > 0) proxy--
+    const tracing = lines.some(([name]) => /^(x-b3-.+|b3|traceparent)$/.test(name.toLowerCase()))
+    const d = describeScan(scanHeaders(lines.flat()))
+    assert.deepEqual([d.proxy_hops, d.mesh_hops, d.markers.includes('tracing'), d.envoy_made],
+      [proxy, mesh, tracing, has('x-request-id') && (mesh > 0 || envoyOther)], JSON.stringify(lines))
+  }), { numRuns: 500 })
+})
+
 test('GET /debug/headers shows the request as it arrived, credentials redacted', async () => {
   const pm = await startServer({ delayUs: 0, envoyAdmin: 'off' })
   try {

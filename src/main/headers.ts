@@ -28,7 +28,7 @@
 //   its XFF entry and by its markers. Such an Envoy, and only such an Envoy,
 //   sets x-envoy-external-address, so when that header is there one XFF hop is
 //   taken back.
-// - Tracing headers (x-b3-*, traceparent) are noted but are not hops: they
+// - Tracing headers (x-b3-*, b3, traceparent) are noted but are not hops: they
 //   ride along with the request from the caller, whatever it crossed.
 
 import type { IncomingMessage } from 'node:http'
@@ -68,32 +68,35 @@ export function scanHeaders (raw: readonly string[]): number {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const len = name.length
-    // Lengths first: most headers are rejected without a string compare.
-    if (len === 10) {
-      if (name.toLowerCase() === 'user-agent' && (raw[i + 1] as string).startsWith('kube-probe/')) return PROBE
-    } else if (len === 15) {
-      if (name.toLowerCase() === 'x-forwarded-for') {
+    // Lengths and first characters first: most headers are rejected without
+    // a string compare. An x- header is lower-cased once; a charCodeAt loop
+    // instead of toLowerCase() and === measured no faster.
+    if (len > 4 && (name.charCodeAt(0) | 32) === 120 /* x */ && name.charCodeAt(1) === 45 /* - */) {
+      const lower = name.toLowerCase()
+      if (len === 15 && lower === 'x-forwarded-for') {
         xff += countEntries(raw[i + 1] as string, MAX_HOPS - xff)
         flags |= F.FORWARDED
+      } else if (len === 12 && lower === 'x-request-id') {
+        flags |= F.REQUEST_ID
+      } else if (len === 23 && lower === 'x-forwarded-client-cert') {
+        flags |= F.XFCC
+      } else if (lower.startsWith('x-envoy-')) {
+        if (lower === 'x-envoy-attempt-count') flags |= F.ENVOY_ATTEMPT
+        else flags |= lower === 'x-envoy-external-address' ? F.ENVOY_EDGE | F.ENVOY_OTHER : F.ENVOY_OTHER
+      } else if (lower.startsWith('x-b3-')) {
+        flags |= F.TRACING
       }
+    } else if (len === 10) {
+      if (name.toLowerCase() === 'user-agent' && (raw[i + 1] as string).startsWith('kube-probe/')) return PROBE
     } else if (len === 3) {
       if (name.toLowerCase() === 'via') {
         via += countEntries(raw[i + 1] as string, MAX_HOPS - via)
         flags |= F.VIA
       }
-    } else if (len === 12) {
-      if (name.toLowerCase() === 'x-request-id') flags |= F.REQUEST_ID
-    } else if (len === 23) {
-      if (name.toLowerCase() === 'x-forwarded-client-cert') flags |= F.XFCC
     } else if (len === 11) {
       if (name.toLowerCase() === 'traceparent') flags |= F.TRACING
-    }
-    if (len > 8 && (name.charCodeAt(0) | 32) === 120 /* x */ && name.charCodeAt(1) === 45 /* - */) {
-      const lower = name.toLowerCase()
-      if (lower.startsWith('x-envoy-')) {
-        if (lower === 'x-envoy-attempt-count') flags |= F.ENVOY_ATTEMPT
-        else flags |= lower === 'x-envoy-external-address' ? F.ENVOY_EDGE | F.ENVOY_OTHER : F.ENVOY_OTHER
-      } else if (lower.startsWith('x-b3-')) flags |= F.TRACING
+    } else if (len === 2) {
+      if (name.toLowerCase() === 'b3') flags |= F.TRACING
     }
   }
   let mesh = ((flags & F.ENVOY_ATTEMPT) !== 0 ? 1 : 0) + ((flags & F.XFCC) !== 0 ? 1 : 0)
