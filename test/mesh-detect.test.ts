@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { add, C, create, inc, type Views } from '../src/shared/layout.js'
-import { MeshDetector, type MeshDetectOptions } from '../src/main/mesh-detect.js'
+import { MeshDetector, readListeningPorts, type MeshDetectOptions } from '../src/main/mesh-detect.js'
 import { parseDownwardApi, parseListeningPorts, unquoteGo } from '../src/main/mesh-facts.js'
 import { fixturePod, ROOT, startFakeEnvoyAdmin, waitFor, writePodInfo } from './helpers.js'
 
@@ -42,6 +43,39 @@ test('/proc/net/tcp: only listening sockets count, IPv4 and IPv6', () => {
   assert.deepEqual(read('sidecar', 'tcp'), [8080, 15000, 15001, 15004, 15006, 15021, 15090])
   assert.deepEqual(read('sidecar', 'tcp6'), [15020])
   assert.deepEqual(read('ambient', 'tcp6'), [15001, 15006, 15008])
+})
+
+test('a pod with 100,000 sockets: only the listening table is read', async () => {
+  const sidecar = readFileSync(join(ROOT, 'test/fixtures/pods/sidecar/net/tcp'), 'utf8').split('\n')
+  const listeners = sidecar.filter((l) => / 0A /.test(l))
+  const timeWait = Array.from({ length: 100_000 }, (_, i) =>
+    `${String(i + 9).padStart(6)}: 1201F40A:1F90 0502F40A:${(1024 + (i % 60000)).toString(16).toUpperCase().padStart(4, '0')} 06 00000000:00000000 03:00001234 00000000     0        0 0 3 0000000000000000`)
+  // A listener after the established table would be a kernel we do not know: it is not read.
+  const late = '100009: 00000000:3AA0 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1 0000000000000000 100 0 0 10 0'
+  const dir = mkdtempSync(join(tmpdir(), 'podmeter-tcp-'))
+  try {
+    const file = join(dir, 'tcp')
+    writeFileSync(file, [sidecar[0], ...listeners, ...timeWait, late, ''].join('\n'))
+    const ports = new Set<number>()
+    const bytes = await readListeningPorts(file, ports)
+    assert.deepEqual([...ports].sort((a, b) => a - b), [8080, 15000, 15001, 15004, 15006, 15021, 15090])
+    assert.ok(bytes !== undefined && bytes <= 32 * 1024, `read ${String(bytes)} bytes of ${statSync(file).size}`)
+    assert.equal(await readListeningPorts(join(dir, 'missing'), ports), undefined)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('this machine\'s kernel: a listener of ours is in what readListeningPorts reads', async () => {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const ports = new Set<number>()
+    assert.ok(await readListeningPorts('/proc/net/tcp', ports) !== undefined)
+    assert.ok(ports.has((server.address() as net.AddressInfo).port))
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
 })
 
 test('fixture pods: none, sidecar, ambient (ztunnel), with the facts that decided', async () => {

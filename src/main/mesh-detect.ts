@@ -10,12 +10,12 @@
 // compares their growth over the last period that had requests.
 
 import { watch, type FSWatcher } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { C, readCounter, type Views } from '../shared/layout.js'
 import { probeEnvoyAdmin } from './envoy-admin.js'
 import {
-  decideMode, parseDownwardApi, parseListeningPorts,
+  decideMode, listeningPort, parseDownwardApi,
   type AdminFacts, type HeaderFacts, type Listeners, type MeshView, type PodInfo
 } from './mesh-facts.js'
 
@@ -49,11 +49,52 @@ export async function readPodInfo (dir: string): Promise<PodInfo> {
   }
 }
 
+const TCP_CHUNK = 16 * 1024
+const TCP_MAX_BYTES = 1024 * 1024
+
+/**
+ * Adds the listening ports of one /proc/net/tcp* file to `into`; resolves
+ * with the bytes read, or undefined when the file cannot be read.
+ *
+ * The file lists every socket of the network namespace, tens of thousands
+ * under load (TIME_WAIT included), and parsing all of it would block the
+ * event loop for milliseconds. The kernel prints the listening table first
+ * (tcp_seq_start: listening_get_idx, then established_get_idx), so reading
+ * stops at the first socket that is not in it, and at TCP_MAX_BYTES anyway.
+ */
+export async function readListeningPorts (path: string, into: Set<number>): Promise<number | undefined> {
+  let file
+  try { file = await open(path, 'r') } catch { return undefined }
+  try {
+    const buf = Buffer.allocUnsafe(TCP_CHUNK)
+    let bytes = 0
+    let carry = ''
+    let header = true
+    for (;;) {
+      const { bytesRead } = await file.read(buf, 0, TCP_CHUNK, null)
+      bytes += bytesRead
+      const lines = (carry + buf.toString('latin1', 0, bytesRead)).split('\n')
+      carry = bytesRead === 0 ? '' : lines.pop() as string
+      for (const line of lines) {
+        if (header) { header = false; continue }
+        if (line.trim() === '') continue
+        const port = listeningPort(line)
+        if (port === undefined) return bytes
+        if (port >= 0) into.add(port)
+      }
+      if (bytesRead === 0 || bytes >= TCP_MAX_BYTES) return bytes
+    }
+  } catch {
+    return undefined
+  } finally {
+    await file.close()
+  }
+}
+
 export async function readListeners (files: readonly string[]): Promise<Listeners> {
-  const texts = await Promise.all(files.map(readText))
   const ports = new Set<number>()
-  for (const t of texts) if (t !== undefined) parseListeningPorts(t, ports)
-  return { files, read: texts.some((t) => t !== undefined), ports }
+  const read = await Promise.all(files.map(async (f) => await readListeningPorts(f, ports)))
+  return { files, read: read.some((b) => b !== undefined), ports }
 }
 
 export class MeshDetector {

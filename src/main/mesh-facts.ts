@@ -97,15 +97,27 @@ export function parseDownwardApi (text: string): Map<string, string> {
   return out
 }
 
-/** The local ports in LISTEN state in a /proc/net/tcp or /proc/net/tcp6 file. */
+/**
+ * One line of /proc/net/tcp or /proc/net/tcp6 ("  sl  local_address
+ * rem_address   st …"; field 3 is the state): the local port when the socket
+ * listens (0A), -1 when it belongs to the listening table without listening
+ * (03, a pending connection on old kernels), undefined otherwise (the header,
+ * or any socket of the established table).
+ */
+export function listeningPort (line: string): number | undefined {
+  const fields = line.trim().split(/\s+/, 4)
+  if (fields[3] === '03') return -1
+  if (fields[3] !== '0A') return undefined
+  const local = fields[1] as string
+  const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16)
+  return Number.isInteger(port) ? port : undefined
+}
+
+/** The local ports in LISTEN state in a whole /proc/net/tcp or /proc/net/tcp6 text. */
 export function parseListeningPorts (text: string, into = new Set<number>()): Set<number> {
   for (const line of text.split('\n')) {
-    // "  sl  local_address rem_address   st …": field 3 is the state, 0A = LISTEN.
-    const fields = line.trim().split(/\s+/, 4)
-    if (fields[3] !== '0A') continue
-    const local = fields[1] as string
-    const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16)
-    if (Number.isInteger(port)) into.add(port)
+    const port = listeningPort(line)
+    if (port !== undefined && port >= 0) into.add(port)
   }
   return into
 }
