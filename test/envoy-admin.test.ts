@@ -46,7 +46,11 @@ test('whatever else listens there is not Envoy: refused, 404, other JSON, endles
   const endless = http.createServer((_req, res) => {
     res.writeHead(200)
     const chunk = 'x'.repeat(16 * 1024)
-    const pump = (): void => { while (res.write(chunk)); res.once('drain', pump) }
+    const pump = (): void => {
+      let more = true
+      while (more) more = res.write(chunk)
+      res.once('drain', pump)
+    }
     pump()
   })
   const endlessAt = await listen(endless)

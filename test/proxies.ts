@@ -124,7 +124,22 @@ async function waitListening (port: number, child: ChildProcess, name: string, o
   }
 }
 
-async function start (name: string, bin: string, args: (dir: string, port: number) => string[], config: (dir: string, port: number) => string, file: string): Promise<Proxy> {
+type Args = (dir: string, port: number) => string[]
+type Config = (dir: string, port: number) => string
+
+// The port is chosen free a moment before the proxy binds it; another
+// process may take it in between, so a failed start is tried again.
+async function start (name: string, bin: string, args: Args, config: Config, file: string): Promise<Proxy> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(name, bin, args, config, file)
+    } catch (err) {
+      if (attempt === 3 || !/in use/i.test((err as Error).message)) throw err
+    }
+  }
+}
+
+async function startOnce (name: string, bin: string, args: Args, config: Config, file: string): Promise<Proxy> {
   const dir = mkdtempSync(join(tmpdir(), `podmeter-${name}-`))
   const port = await freePort()
   writeFileSync(join(dir, file), config(dir, port))
