@@ -139,8 +139,12 @@ export class RawClient {
   }
 }
 
+export async function getText (url: string): Promise<string> {
+  return (await timedGet(url)).body
+}
+
 export async function getJson (url: string): Promise<Record<string, unknown>> {
-  return JSON.parse((await timedGet(url)).body) as Record<string, unknown>
+  return JSON.parse(await getText(url)) as Record<string, unknown>
 }
 
 export function quantile (values: number[], q: number): number {

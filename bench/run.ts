@@ -5,10 +5,12 @@
 // BENCH_ROUNDS (default 5) and BENCH_SECONDS (default 3) size each part.
 // Prints a markdown table and writes bench/results/<date>-<host>.json.
 
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { bareArgs, getJson, have, median, podmeterArgs, quantile, RawClient, ROOT, sleep, spread, startPinned, wrk, type Proc } from './lib.js'
+import { bareArgs, CLIENT_CPU, getJson, getText, have, median, podmeterArgs, quantile, RawClient, ROOT, sleep, spread, startPinned, wrk, type Proc, type WrkResult } from './lib.js'
+import { micro, summary } from './micro.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -65,43 +67,122 @@ async function overhead (): Promise<void> {
   })
 }
 
-/** /stats latency idle and while `/` is under full load, against `/` measured the same way. */
-async function stats (): Promise<void> {
-  process.stderr.write('stats: /stats latency idle and under full load\n')
-  const pm = await startPinned(podmeterArgs(0))
-  try {
-    const base = `http://127.0.0.1:${pm.port}`
-    const client = await RawClient.connect(pm.port)
-    for (let i = 0; i < 50; i++) await client.get('/?delay=0')
-    const idle: number[] = []
-    const idleLivez: number[] = []
-    for (let i = 0; i < 500; i++) {
-      idle.push((await client.get('/stats')).ms)
-      idleLivez.push((await client.get('/livez')).ms)
-    }
-    // Full load from wrk; meanwhile one keep-alive client alternates / and /stats.
-    const loaded = wrk(`${base}/?delay=0`, SECONDS * ROUNDS, 50)
-    await sleep(500)
-    const statsMs: number[] = []
-    const rootMs: number[] = []
-    const until = performance.now() + (SECONDS * ROUNDS - 1) * 1000
-    while (performance.now() < until) {
-      rootMs.push((await client.get('/?delay=0')).ms)
-      statsMs.push((await client.get('/stats')).ms)
-    }
-    const load = await loaded
-    client.close()
+interface Alternated { idle: [number[], number[]], loaded: [number[], number[]], load: WrkResult }
+
+/**
+ * One keep-alive client alternating two paths: `idleRounds` times on an idle
+ * server, then for as long as wrk drives `/?delay=0` at full load.
+ */
+async function alternate (pm: Proc, idlePaths: [string, string], loadedPaths: [string, string], idleRounds: number): Promise<Alternated> {
+  const client = await RawClient.connect(pm.port)
+  for (let i = 0; i < 50; i++) await client.get('/?delay=0')
+  const idle: [number[], number[]] = [[], []]
+  for (let i = 0; i < idleRounds; i++) {
+    idle[0].push((await client.get(idlePaths[0])).ms)
+    idle[1].push((await client.get(idlePaths[1])).ms)
+  }
+  const loading = wrk(`http://127.0.0.1:${pm.port}/?delay=0`, SECONDS * ROUNDS, 50)
+  await sleep(500)
+  const loaded: [number[], number[]] = [[], []]
+  const until = performance.now() + (SECONDS * ROUNDS - 1) * 1000
+  while (performance.now() < until) {
+    loaded[0].push((await client.get(loadedPaths[0])).ms)
+    loaded[1].push((await client.get(loadedPaths[1])).ms)
+  }
+  const load = await loading
+  client.close()
+  return { idle, loaded, load }
+}
+
+const pq = (v: number[]): string => `${quantile(v, 0.5).toFixed(3)} / ${quantile(v, 0.99).toFixed(3)}`
+
+/** RSS of a process in MiB, from /proc. */
+function rssMiB (pid: number | undefined): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))
+  return Number(m?.[1] ?? Number.NaN) / 1024
+}
+
+/** Drives `/?delay=0` with wrk until PodMeter has recorded `samples`. */
+async function driveTo (pm: Proc, samples: number): Promise<void> {
+  const base = `http://127.0.0.1:${pm.port}`
+  for (;;) {
     const s = await getJson(`${base}/stats`)
-    raw.stats = { idle, idleLivez, statsMs, rootMs, load, samples_dropped: s.samples_dropped, samples: s.samples }
+    const left = samples - Number(s.samples)
+    if (left <= 0) return
+    // About 60k req/s here: ask for a bit less than what is left, at most 20 s.
+    await wrk(`${base}/?delay=0`, Math.max(1, Math.min(20, Math.floor(left / 80_000))), 50)
+  }
+}
+
+/**
+ * Memory and /stats after many samples: RSS idle (against a bare server), after
+ * 100 thousand and after PRELOAD (10 million) samples; then /stats latency
+ * idle and while `/` is at full load, against `/` measured the same way.
+ */
+async function stats (): Promise<void> {
+  const preload = Number(process.env.BENCH_PRELOAD ?? 10_000_000)
+  process.stderr.write(`stats: memory and /stats latency, after ${preload} samples\n`)
+  await withServers(async (pm, bare) => {
+    const base = `http://127.0.0.1:${pm.port}`
+    await sleep(1000)
+    const idleRss = rssMiB(pm.child.pid)
+    const bareRss = rssMiB(bare.child.pid)
+    await driveTo(pm, 100_000)
+    const rss100k = rssMiB(pm.child.pid)
+    await driveTo(pm, preload)
+    const rssPreload = rssMiB(pm.child.pid)
+    row('memory', 'RSS MiB idle, PodMeter / bare node:http', `${idleRss.toFixed(1)} / ${bareRss.toFixed(1)}`)
+    row('memory', 'RSS MiB after 100k / after preload samples', `${rss100k.toFixed(1)} / ${rssPreload.toFixed(1)}`)
+    row('memory', 'RSS growth 100k → preload, MiB', (rssPreload - rss100k).toFixed(1), '≤ 5', rssPreload - rss100k <= 5)
+
+    const { idle: [idle, idleLivez], loaded: [rootMs, statsMs], load } = await alternate(pm, ['/stats', '/livez'], ['/?delay=0', '/stats'], 500)
+    const s = await getJson(`${base}/stats`)
+    raw.stats = { idleRss, bareRss, rss100k, rssPreload, idle, idleLivez, statsMs, rootMs, load, samples_dropped: s.samples_dropped, samples: s.samples }
     const p = (v: number[], q: number): number => quantile(v, q)
-    row('stats', '/stats p50 / p99 ms, idle', `${p(idle, 0.5).toFixed(3)} / ${p(idle, 0.99).toFixed(3)}`, 'p50 ≤ 0.5 ms', p(idle, 0.5) <= 0.5)
-    row('stats', '/livez p50 / p99 ms, idle, same client', `${p(idleLivez, 0.5).toFixed(3)} / ${p(idleLivez, 0.99).toFixed(3)}`)
-    row('stats', '/stats p50 / p99 ms, `/` at full load', `${p(statsMs, 0.5).toFixed(3)} / ${p(statsMs, 0.99).toFixed(3)}`, 'p99 ≤ 10 ms', p(statsMs, 0.99) <= 10)
-    row('stats', '`/` p50 / p99 ms, same client, same load', `${p(rootMs, 0.5).toFixed(3)} / ${p(rootMs, 0.99).toFixed(3)}`)
+    row('stats', `/stats p50 / p99 ms, idle, ${String(s.samples)} samples`, pq(idle), 'p50 ≤ 0.5 ms', p(idle, 0.5) <= 0.5)
+    row('stats', '/livez p50 / p99 ms, idle, same client', pq(idleLivez))
+    row('stats', '/stats p50 / p99 ms, `/` at full load', pq(statsMs), 'p99 ≤ 10 ms', p(statsMs, 0.99) <= 10)
+    row('stats', '`/` p50 / p99 ms, same client, same load', pq(rootMs))
     const ratio = p(statsMs, 0.5) / p(rootMs, 0.5)
     row('stats', '/stats p50 ÷ `/` p50 under load', ratio.toFixed(2), '≤ 2', ratio <= 2)
     row('stats', 'wrk req/s meanwhile', load.rps.toFixed(0))
     row('stats', 'samples_dropped / samples', `${String(s.samples_dropped)} / ${String(s.samples)}`, '0 dropped', s.samples_dropped === 0)
+  })
+}
+
+/** PodMeter's req/s with /stats polled at 100 Hz against without, interleaved. */
+async function polling (): Promise<void> {
+  process.stderr.write('polling: `/` throughput with /stats polled at 100 Hz vs not\n')
+  const pm = await startPinned(podmeterArgs(0))
+  try {
+    const url = `http://127.0.0.1:${pm.port}/?delay=0`
+    await wrk(url, 2)
+    const ratios: number[] = []
+    const polls: number[] = []
+    for (let r = 0; r < ROUNDS; r++) {
+      const quiet = await wrk(url, SECONDS)
+      let stop = false
+      let n = 0
+      const client = await RawClient.connect(pm.port)
+      const poller = (async () => {
+        let next = performance.now()
+        while (!stop) {
+          await client.get('/stats')
+          n++
+          next += 10
+          await sleep(Math.max(0, next - performance.now()))
+        }
+      })()
+      const polled = await wrk(url, SECONDS)
+      stop = true
+      await poller
+      client.close()
+      ratios.push(polled.rps / quiet.rps)
+      polls.push(n / SECONDS)
+    }
+    raw.polling = { ratios, polls }
+    row('polling', 'req/s with /stats at 100 Hz ÷ without', spread(ratios), '≥ 0.97', median(ratios) >= 0.97)
+    row('polling', '/stats polls per second achieved', spread(polls, 0))
   } finally {
     await pm.stop()
   }
@@ -144,7 +225,77 @@ async function hops (): Promise<void> {
   })
 }
 
-const PARTS: Record<string, () => Promise<void>> = { overhead, stats, hops }
+/** Samples dropped at the highest rate wrk reaches, and the ring's headroom at that rate. */
+async function loss (): Promise<void> {
+  process.stderr.write('loss: samples_dropped at wrk\'s top rate\n')
+  const pm = await startPinned(podmeterArgs(0))
+  try {
+    const base = `http://127.0.0.1:${pm.port}`
+    let best = 0
+    for (const c of [50, 200, 500]) best = Math.max(best, (await wrk(`${base}/?delay=0`, SECONDS * 2, c)).rps)
+    const s = await getJson(`${base}/stats`)
+    const capacity = 2 ** 18
+    raw.loss = { best, samples_dropped: s.samples_dropped, samples: s.samples }
+    row('loss', 'top wrk req/s (c = 50, 200, 500)', best.toFixed(0))
+    row('loss', 'samples_dropped / samples', `${String(s.samples_dropped)} / ${String(s.samples)}`, '0', s.samples_dropped === 0)
+    row('loss', 'ring headroom at that rate', `${(capacity / best).toFixed(1)} s = ${(capacity / best / 0.05).toFixed(0)}× the 50 ms drain interval`)
+  } finally {
+    await pm.stop()
+  }
+}
+
+/** The original's own workload: hey -n 10000 -c 100 at the default 20 ms. */
+async function hey (): Promise<void> {
+  if (!have('hey')) { row('hey', 'hey', 'not installed (apt-get install hey)'); return }
+  process.stderr.write('hey: hey -n 10000 -c 100 at 20 ms, as the original\'s README runs it\n')
+  const pm = await startPinned(podmeterArgs(0))
+  try {
+    const url = `http://127.0.0.1:${pm.port}/`
+    const out = execFileSync('taskset', ['-c', CLIENT_CPU, 'hey', '-n', '10000', '-c', '100', url], { encoding: 'utf8' })
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
+    const pct = (q: string): number => Number(new RegExp(`${q}% in ([\\d.]+) secs`).exec(out)?.[1]) * 1000
+    const s = await getJson(`http://127.0.0.1:${pm.port}/stats`)
+    raw.hey = { out, stats: s }
+    row('hey', 'hey req/s ÷ 5,000 ideal (100 connections × 50/s)', `${rps.toFixed(0)} (${(rps / 5000).toFixed(3)})`)
+    row('hey', 'p50 ms: hey end to end / PodMeter service time', `${pct('50').toFixed(3)} / ${String(s.p50_latency_ms)}`)
+    row('hey', 'p99 ms: hey end to end / PodMeter service time', `${pct('99').toFixed(3)} / ${String(s.p99_latency_ms)}`)
+    row('hey', 'requests counted / sent', `${String(s.requests)} / 10000`, 'equal', s.requests === 10000)
+  } finally {
+    await pm.stop()
+  }
+}
+
+async function microPart (): Promise<void> {
+  process.stderr.write('micro: ring, counters, histogram record, percentiles, encoding\n')
+  const results = micro()
+  raw.micro = results
+  for (const r of results) row('micro', r.name, `${summary(r)} (${Math.min(...r.values).toFixed(1)}–${Math.max(...r.values).toFixed(1)})`)
+}
+
+/** /metrics and /stats/histogram latency, idle and while `/` is under full load. */
+async function metrics (): Promise<void> {
+  process.stderr.write('metrics: /metrics and /stats/histogram latency idle and under full load\n')
+  const pm = await startPinned(podmeterArgs(0))
+  try {
+    const base = `http://127.0.0.1:${pm.port}`
+    const { idle: [idleMetrics, idleHistogram], loaded: [metricsMs, histogramMs], load } =
+      await alternate(pm, ['/metrics', '/stats/histogram'], ['/metrics', '/stats/histogram'], 300)
+    const bytes = (await getText(`${base}/metrics`)).length
+    const s = await getJson(`${base}/stats`)
+    raw.metrics = { idleMetrics, idleHistogram, metricsMs, histogramMs, load, bytes, samples_dropped: s.samples_dropped }
+    row('metrics', '/metrics p50 / p99 ms, idle', pq(idleMetrics))
+    row('metrics', '/stats/histogram p50 / p99 ms, idle', pq(idleHistogram))
+    row('metrics', '/metrics p50 / p99 ms, `/` at full load', pq(metricsMs), 'p99 ≤ 10 ms', quantile(metricsMs, 0.99) <= 10)
+    row('metrics', '/stats/histogram p50 / p99 ms, `/` at full load', pq(histogramMs), 'p99 ≤ 10 ms', quantile(histogramMs, 0.99) <= 10)
+    row('metrics', 'wrk req/s meanwhile (scraped back to back)', load.rps.toFixed(0))
+    row('metrics', '/metrics size, bytes', String(bytes))
+    row('metrics', 'samples_dropped', String(s.samples_dropped), '0', s.samples_dropped === 0)
+  } finally {
+    await pm.stop()
+  }
+}
+
+const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, micro: microPart }
 
 async function main (): Promise<void> {
   if (!have('wrk') || !have('taskset')) {

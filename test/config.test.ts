@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DEFAULTS, loadConfig } from '../src/shared/config.js'
+import { DEFAULT_BUCKETS_US, DEFAULTS, loadConfig } from '../src/shared/config.js'
 import { runCli } from './helpers.js'
 
 test('defaults, environment and flags (flags win)', () => {
@@ -20,6 +20,18 @@ test('defaults, environment and flags (flags win)', () => {
   assert.equal(loadConfig([], { ENVOY_ADMIN: 'off' }).envoyAdmin, 'off')
 })
 
+test('METRICS_BUCKETS: durations, a bare number is seconds, 33 defaults from 50 µs to 10 s', () => {
+  assert.equal(DEFAULT_BUCKETS_US.length, 33)
+  assert.equal(DEFAULT_BUCKETS_US[0], 50)
+  assert.equal(DEFAULT_BUCKETS_US.at(-1), 10_000_000)
+  for (let i = 1; i < DEFAULT_BUCKETS_US.length; i++) {
+    const ratio = (DEFAULT_BUCKETS_US[i] as number) / (DEFAULT_BUCKETS_US[i - 1] as number)
+    assert.ok(ratio > 1 && ratio <= 5 / 3 + 1e-9, `neighbours at most 5/3 apart: ${DEFAULT_BUCKETS_US[i]}`)
+  }
+  assert.deepEqual(loadConfig(['--metrics-buckets', '100us,1ms, 0.01,1.5s'], {}).metricsBucketsUs, [100, 1000, 10_000, 1_500_000])
+  assert.deepEqual(loadConfig([], { METRICS_BUCKETS: '0.5' }).metricsBucketsUs, [500_000])
+})
+
 test('an invalid value names the setting and what it accepts', () => {
   const bad: Array<[string[], Record<string, string>, RegExp]> = [
     [[], { PORT: 'abc' }, /^PORT: "abc" is not a port number from 0 to 65535/],
@@ -36,7 +48,13 @@ test('an invalid value names the setting and what it accepts', () => {
     [['--envoy-admin', '127.0.0.1'], {}, /^ENVOY_ADMIN: "127.0.0.1" is not host:port/],
     [[], { ENVOY_ADMIN: 'localhost:70000' }, /^ENVOY_ADMIN:/],
     [[], { MESH_REFRESH_MS: '10' }, /^MESH_REFRESH_MS: "10" is not a whole number of ms from 100 to 600000/],
-    [[], { CGROUP_ROOT: 'sys/fs/cgroup' }, /^CGROUP_ROOT:/]
+    [[], { CGROUP_ROOT: 'sys/fs/cgroup' }, /^CGROUP_ROOT:/],
+    [[], { METRICS_BUCKETS: '1ms,500us' }, /^METRICS_BUCKETS: .* ascending durations/],
+    [[], { METRICS_BUCKETS: '1ms,1ms' }, /^METRICS_BUCKETS:/],
+    [[], { METRICS_BUCKETS: '0us' }, /^METRICS_BUCKETS:/],
+    [[], { METRICS_BUCKETS: 'fast' }, /^METRICS_BUCKETS:/],
+    [[], { METRICS_BUCKETS: Array.from({ length: 101 }, (_, i) => `${i + 1}ms`).join(',') }, /^METRICS_BUCKETS:/],
+    [[], { METRICS_BUCKETS: '2m' }, /^METRICS_BUCKETS: 120s is outside the histogram range/]
   ]
   for (const [argv, env, message] of bad) assert.throws(() => loadConfig(argv, env), { name: 'ConfigError', message })
 })

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULTS, type ServerConfig } from '../src/shared/config.js'
@@ -170,4 +170,27 @@ export function fixturePod (name: string): { podinfoDir: string, procNetTcp: str
 export function istioHeaders (name: string): string[] {
   const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/istio-headers', `${name}.json`), 'utf8')) as { headers: Array<[string, string]> }
   return fixture.headers.flat()
+}
+
+/** Runs a program with `input` on stdin; resolves with its exit code and output. */
+export async function runTool (command: string, args: string[], input = ''): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  const exited = once(child, 'exit')
+  const failed = once(child, 'error').then(([err]) => { throw err as Error })
+  child.stdin.end(input)
+  const [code] = await Promise.race([exited, failed])
+  return { code: code as number | null, stdout, stderr }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, for servers that cannot listen on port 0. */
+export async function freePort (): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

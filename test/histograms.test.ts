@@ -108,3 +108,26 @@ test('reset() empties everything', () => {
   assert.equal(store.lifetime([50]).percentiles['50'], null)
   assert.equal(store.current([50]).count, 0)
 })
+
+test('a range of N seconds is the slice being filled and the N before it, merged exactly', () => {
+  const store = new HistogramStore(create({ ...cfg, windowSeconds: 5 }))
+  for (let s = 0; s < 10; s++) {
+    store.rotate(s)
+    for (let i = 1; i <= 10; i++) store.record(1000 * (s + 1) + i)
+  }
+  // Second 9 is being filled: a 2-second range is seconds 7, 8 and 9.
+  const r = store.summary(2, [50, 100])
+  const values = [8, 9, 10].flatMap((k) => Array.from({ length: 10 }, (_, i) => 1000 * k + i + 1))
+  assert.equal(r.count, 30)
+  assert.equal(r.min, 8001)
+  assert.equal(r.max, 10_010)
+  assert.equal(r.mean, values.reduce((a, b) => a + b, 0) / 30)
+  assertClose(r.percentiles['50'], exactQuantile(values, 0.5), 'p50 of the range')
+  assert.equal(r.percentiles['100'], 10_010)
+  assert.equal(store.range(2).histogram.totalCount, 30, 'the merged histogram holds exactly the range')
+  // The whole window is the running sum; a shorter range asked again starts afresh.
+  assert.deepEqual(store.summary(5, [50, 99]), store.current([50, 99]))
+  assert.equal(store.summary(1, [50]).count, 20)
+  assert.equal(store.summary(2, [50]).count, 30)
+  assert.equal(store.summary('lifetime', [50]).count, 100)
+})

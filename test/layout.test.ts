@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { add, attach, create, inc, read, zero, type LayoutConfig } from '../src/shared/layout.js'
+import { add, attach, C, create, inc, read, readCounter, readStatus, readStatusClass, zero, zeroMainThreadCounters, type LayoutConfig } from '../src/shared/layout.js'
 
 const cfg: LayoutConfig = { ringCapacity: 1024, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 10 }
 
@@ -26,4 +26,20 @@ test('counters are 64-bit: they carry past 2^32', () => {
   assert.equal(read(counters, 0), 2 ** 33 + 4)
   zero(counters, 0)
   assert.equal(read(counters, 0), 0)
+})
+
+test('status codes 200..599 each have a counter; classes are their sums; a reset keeps the worker\'s counters', () => {
+  const v = create(cfg)
+  for (const [code, times] of [[200, 3], [204, 1], [301, 2], [404, 1], [503, 4], [599, 1]] as const) {
+    for (let i = 0; i < times; i++) inc(v.counters, C.STATUS + code - 200)
+  }
+  assert.equal(readStatus(v, 200), 3)
+  assert.equal(readStatus(v, 599), 1)
+  assert.deepEqual([200, 300, 400, 500].map((c) => readStatusClass(v, c)), [4, 2, 1, 5])
+  inc(v.counters, C.REQUESTS)
+  inc(v.counters, C.SAMPLES_RECORDED)
+  zeroMainThreadCounters(v.counters)
+  assert.equal(readCounter(v, C.REQUESTS), 0)
+  assert.deepEqual([200, 300, 400, 500].map((c) => readStatusClass(v, c)), [0, 0, 0, 0])
+  assert.equal(readCounter(v, C.SAMPLES_RECORDED), 1, 'the worker zeroes its own')
 })

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Running } from '../src/main/serve.js'
-import { fixturePod, getJson, istioHeaders, load, request, ROOT, startCli, startFakeEnvoyAdmin, startServer, waitFor, writePodInfo } from './helpers.js'
-import { freePort } from './proxies.js'
+import { fixturePod, freePort, getJson, istioHeaders, load, request, ROOT, startCli, startFakeEnvoyAdmin, startServer, waitFor, writePodInfo } from './helpers.js'
 
 const podFile = (pod: string, file: string): string => readFileSync(join(ROOT, 'test/fixtures/pods', pod, 'podinfo', file), 'utf8')
 

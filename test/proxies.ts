@@ -16,10 +16,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net, { type AddressInfo } from 'node:net'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { sleep } from './helpers.js'
+import { freePort, sleep } from './helpers.js'
 
 export type ProxyKind = 'plain' | 'envoy-pair' | 'envoy-client' | 'envoy-server'
 
@@ -35,15 +35,6 @@ export function findBinary (name: string, debianPackage = name): string {
     try { accessSync(join(dir, name), constants.X_OK); return join(dir, name) } catch {}
   }
   throw new Error(`${name} is not installed, and this test drives a real ${name}: apt-get install ${debianPackage} (.ci/run installs it)`)
-}
-
-/** A port that was free a moment ago on 127.0.0.1 (the proxies need it in their config). */
-export async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 function nginxConfig (dir: string, port: number, upstream: string, kind: ProxyKind): string {

@@ -9,7 +9,8 @@
 import { Piscina } from 'piscina'
 import { ApiError } from '../shared/errors.js'
 import type { Views } from '../shared/layout.js'
-import type { Snapshot, Task, TaskResult, WorkerData } from '../worker/drain.js'
+import type { Buckets, HistogramExport, Snapshot, Task, TaskResult, WorkerData } from '../worker/drain.js'
+import type { Range } from '../worker/histograms.js'
 
 const WORKER = new URL('../worker/drain.js', import.meta.url)
 
@@ -51,9 +52,20 @@ export class HistogramPool {
     )
   }
 
-  async snapshot (percentiles: number[]): Promise<Snapshot> {
-    const r = await this.#run({ op: 'snapshot', second: nowSecond(), percentiles })
-    return r as Snapshot
+  /** Percentiles of the lifetime and the window; `extra` adds a list over a range of its own. */
+  async snapshot (percentiles: number[], extra?: { range: Range, percentiles: number[] }): Promise<Snapshot> {
+    const task: Task = { op: 'snapshot', second: nowSecond(), percentiles }
+    if (extra !== undefined) task.extra = extra
+    return await this.#run(task) as Snapshot
+  }
+
+  /** The lifetime histogram's sample count at or below each boundary (µs, ascending). */
+  async buckets (boundsUs: number[]): Promise<Buckets> {
+    return await this.#run({ op: 'buckets', second: nowSecond(), boundsUs }) as Buckets
+  }
+
+  async histogram (range: Range, format: 'json' | 'hgrm'): Promise<HistogramExport> {
+    return await this.#run({ op: 'histogram', second: nowSecond(), range, format }) as HistogramExport
   }
 
   async reset (until: number): Promise<void> {

@@ -50,6 +50,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     stats,
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
+    metricsBucketsUs: config.metricsBucketsUs,
     onReset: () => { stats.since = performance.now(); runtime.resetRequests(); mesh.countersReset() }
   })
   const { server } = meter

@@ -7,12 +7,14 @@
 
 import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { ApiError } from '../shared/errors.js'
-import { add, C, inc, zero, type Views } from '../shared/layout.js'
+import { add, C, inc, STATUS_MIN, zeroMainThreadCounters, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
 import { debugHeaders, F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import type { HistogramPool } from './pool.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
+import { MetricsExporter } from './metrics.js'
 import { buildStats, STATS_PERCENTILES, type StatsContext } from './stats.js'
+import { parseStatsQuery } from './stats-query.js'
 
 export interface ServerParts {
   views: Views
@@ -21,6 +23,8 @@ export interface ServerParts {
   stats: Omit<StatsContext, 'workerThreads'>
   delayUs: number
   maxDelayUs: number
+  /** `le` boundaries of the /metrics latency histogram, whole µs, ascending. */
+  metricsBucketsUs: readonly number[]
   /** Called after counters and histograms are zeroed. */
   onReset: () => void
 }
@@ -57,6 +61,11 @@ export function sendJson (res: ServerResponse, status: number, value: unknown, e
   res.end(body)
 }
 
+export function sendText (res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' })
+  res.end(body)
+}
+
 export function sendError (res: ServerResponse, err: ApiError, extra?: Record<string, string>): void {
   sendJson(res, err.status, err.toJSON(), extra)
 }
@@ -73,11 +82,12 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   const counters = views.counters
   const highWater = ring.capacity >>> 2
   const parser = new RootQueryParser(parts.delayUs, parts.maxDelayUs)
+  const metrics = new MetricsExporter({ stats: parts.stats, pool, bucketsUs: parts.metricsBucketsUs })
   let shuttingDown = false
 
   function record (status: number, us: number, scan: number): void {
     inc(counters, C.REQUESTS)
-    inc(counters, C.STATUS_1XX - 1 + ((status / 100) | 0))
+    inc(counters, C.STATUS + status - STATUS_MIN)
     if (status >= 400) inc(counters, C.ERRORS)
     countHops(scan)
     if (ring.push(us) > highWater) pool.drainSoon()
@@ -103,12 +113,16 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   // the socket is backed up). Server-Timing must be written before that, so it
   // carries the same clock up to the headers: it is shorter than the recorded
   // sample by node's serialisation and write, a few µs.
+  // One headers array for every response: writeHead() copies it out before it
+  // returns, so filling in two slots beats allocating a new array per request.
+  const HEADERS = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '', 'Server-Timing', '']
+  const CLOSING = [...HEADERS, 'Connection', 'close']
+
   function respond (res: ServerResponse, status: number, t0: number, scan: number): void {
-    const timing = serverTiming(Math.round((performance.now() - t0) * 1000))
-    const length = LENGTH[status] as string
-    res.writeHead(status, shuttingDown
-      ? ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', length, 'Server-Timing', timing, 'Connection', 'close']
-      : ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', length, 'Server-Timing', timing])
+    const headers = shuttingDown ? CLOSING : HEADERS
+    headers[3] = LENGTH[status] as string
+    headers[5] = serverTiming(Math.round((performance.now() - t0) * 1000))
+    res.writeHead(status, headers)
     res.end(BODY[status])
     if (scan !== PROBE) record(status, Math.round((performance.now() - t0) * 1000), scan)
   }
@@ -154,7 +168,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
 
   function fire (d: Delayed): void {
     if (d.done) return
-    if (d.dueAt - performance.now() > 0.001) { d.wait = setImmediate(fire, d); return }
+    if (performance.now() < d.dueAt) { d.wait = setImmediate(fire, d); return }
     d.done = true
     respond(d.res, d.status, d.t0, d.scan)
   }
@@ -193,7 +207,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     const method = req.method ?? ''
     const route = ROUTES[path]
     if (route === undefined) {
-      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /debug/headers, /livez or /readyz`))
+      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /stats/histogram, /metrics, /debug/headers, /livez or /readyz`))
     }
     const handler = route[method] ?? (method === 'HEAD' ? route.GET : undefined)
     if (handler === undefined) {
@@ -212,9 +226,39 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   const ROUTES: Record<string, Record<string, Handler>> = {
     '/stats': {
       GET: (req, res) => {
+        const q = parseStatsQuery(req.url as string, parts.stats.windowSeconds)
+        if (q instanceof ApiError) return sendError(res, q)
+        const extra = q.percentiles === undefined ? undefined : { range: q.range, percentiles: q.percentiles }
         const scan = scanHeaders(req.rawHeaders)
-        pool.snapshot(STATS_PERCENTILES).then(
-          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads }, snap, scan)),
+        pool.snapshot(STATS_PERCENTILES, extra).then(
+          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads }, snap, scan, q.percentiles, q.range)),
+          (err) => fail(res, err)
+        )
+      }
+    },
+    '/stats/histogram': {
+      GET: (req, res) => {
+        const q = parseStatsQuery(req.url as string, parts.stats.windowSeconds)
+        if (q instanceof ApiError) return sendError(res, q)
+        pool.histogram(q.range, q.format).then((h) => {
+          if (h.hgrm !== undefined) return sendText(res, 200, 'text/plain; charset=utf-8', h.hgrm)
+          sendJson(res, 200, {
+            window: q.range,
+            unit: 'us',
+            count: h.count,
+            min_us: h.minUs,
+            max_us: h.maxUs,
+            mean_us: h.meanUs === null ? null : Number(h.meanUs.toFixed(3)),
+            hdr: h.hdr,
+            distribution: h.distribution
+          })
+        }, (err) => fail(res, err))
+      }
+    },
+    '/metrics': {
+      GET: (req, res) => {
+        metrics.render(req.headers.accept).then(
+          (m) => sendText(res, 200, m.contentType, m.body),
           (err) => fail(res, err)
         )
       }
@@ -224,7 +268,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         // Zero the counters, then have the worker discard exactly the samples
         // pushed before this point: both happen before any later request on
         // this (single) thread can push, so counters and histograms agree.
-        for (let i = 0; i < C.MAIN_THREAD_END; i++) zero(counters, i)
+        zeroMainThreadCounters(counters)
         parts.onReset()
         pool.reset(ring.writeSequence).then(
           () => sendJson(res, 200, { reset: true }),

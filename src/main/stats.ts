@@ -5,15 +5,16 @@
 
 import os from 'node:os'
 import { usToMs } from '../shared/duration.js'
-import { C, HOP_BUCKETS, readCounter, type Views } from '../shared/layout.js'
-import type { Summary } from '../worker/histograms.js'
+import { C, HOP_BUCKETS, readCounter, readStatusClass, type Views } from '../shared/layout.js'
+import type { Range, Summary } from '../worker/histograms.js'
 import type { Snapshot } from '../worker/drain.js'
 import type { EnvoyMemory } from './envoy-admin.js'
 import { meshHops, proxyHops } from './headers.js'
 import type { MeshView } from './mesh-facts.js'
+import { percentileKey } from './stats-query.js'
 import { cachedFor, disk, host, toMiB, type ContainerMemory, type RuntimeMonitor } from './runtime.js'
 
-export const STATS_PERCENTILES = [50, 90, 95, 99, 99.9]
+export { STATS_PERCENTILES } from './stats-query.js'
 
 // A syscall, refreshed at most once a second.
 const diskRecent = cachedFor(1000, () => disk())
@@ -54,8 +55,22 @@ function sidecarMemory (m: EnvoyMemory): Record<string, number> {
   return out
 }
 
-/** `scan` is scanHeaders() of the /stats request itself: its own hop counts. */
-export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number): Record<string, unknown> {
+/**
+ * The `percentiles` object of `?percentiles=` (keys `p50`, `p99_99`, values
+ * in ms), with the range it covers (`lifetime` or seconds) and its samples.
+ */
+export function extraPercentiles (extra: Summary, asked: readonly number[], range: Range): Record<string, unknown> {
+  const percentiles: Record<string, number | null> = {}
+  for (const p of asked) percentiles[percentileKey(p)] = ms(extra.percentiles[String(p)])
+  return { percentiles, percentiles_window: range, percentiles_samples: extra.count }
+}
+
+/**
+ * `scan` is scanHeaders() of the /stats request itself (its own hop counts);
+ * `asked` is the ?percentiles= list in its order and `range` its ?window=,
+ * when the snapshot has them.
+ */
+export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, asked: readonly number[] = [], range: Range = 'lifetime'): Record<string, unknown> {
   const v = ctx.views
   const n = (i: number): number => readCounter(v, i)
   const requests = n(C.REQUESTS)
@@ -133,11 +148,11 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number): Re
       ...latency(snap.current)
     },
     status_codes: {
-      '1xx': n(C.STATUS_1XX),
-      '2xx': n(C.STATUS_1XX + 1),
-      '3xx': n(C.STATUS_1XX + 2),
-      '4xx': n(C.STATUS_1XX + 3),
-      '5xx': n(C.STATUS_1XX + 4),
+      '1xx': 0,
+      '2xx': readStatusClass(v, 200),
+      '3xx': readStatusClass(v, 300),
+      '4xx': readStatusClass(v, 400),
+      '5xx': readStatusClass(v, 500),
       aborted: n(C.ABORTED)
     },
     requests_by_hop_count: hopsByCount,
@@ -156,6 +171,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number): Re
     memory_limit_source: container.source,
     container_memory_working_set_mb: container.workingSet === undefined ? null : round(toMiB(container.workingSet), 3),
     ...(mesh.sidecarMemory === undefined ? {} : { sidecar_memory_mb: sidecarMemory(mesh.sidecarMemory) }),
-    measured_since_seconds: round(sinceReset, 3)
+    measured_since_seconds: round(sinceReset, 3),
+    ...(snap.extra === undefined ? {} : extraPercentiles(snap.extra, asked, range))
   }
 }

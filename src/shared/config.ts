@@ -43,13 +43,28 @@ export interface ServerConfig {
   meshRefreshMs: number
   /** CGROUP_ROOT: where the cgroup filesystem is mounted, for the container's memory (tests point it at fixtures). Default /sys/fs/cgroup. */
   cgroupRoot: string
+  /**
+   * METRICS_BUCKETS: the `le` boundaries of podmeter_request_duration_seconds,
+   * ascending durations (a bare number is seconds, as `le` shows it), whole µs,
+   * at most 100, within the histogram range. Default DEFAULT_BUCKETS_US:
+   * 1, 1.5, 2, 3, 5 and 7.5 per decade from 50 µs to 10 s (33 buckets).
+   */
+  metricsBucketsUs: number[]
 }
+
+/** 50us, 75us, then 1, 1.5, 2, 3, 5, 7.5 × 100us, 1ms, 10ms, 100ms and 1s, then 10s. */
+export const DEFAULT_BUCKETS_US: readonly number[] = [
+  50, 75,
+  ...[100, 1000, 10_000, 100_000, 1_000_000].flatMap((decade) => [1, 1.5, 2, 3, 5, 7.5].map((m) => m * decade)),
+  10_000_000
+]
+const MAX_BUCKETS = 100
 
 interface Setting {
   env: string
   flag: string
   key: keyof ServerConfig
-  parse: (text: string) => number | string | undefined
+  parse: (text: string) => number | string | number[] | undefined
   accepts: string
 }
 
@@ -71,6 +86,17 @@ const hostPort = (text: string): string | undefined => {
   if (text === 'off') return text
   const m = /^(?:\[[0-9a-fA-F:.]{2,45}\]|[\w.-]{1,253}):(\d{1,5})$/.exec(text)
   return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= 65535 ? text : undefined
+}
+const buckets = (text: string): number[] | undefined => {
+  const parts = text.split(',', MAX_BUCKETS + 1)
+  if (parts.length > MAX_BUCKETS) return undefined
+  const out: number[] = []
+  for (const part of parts) {
+    const us = parseDurationUs(part.trim(), 's')
+    if (us === undefined || us < 1 || (out.length > 0 && us <= (out.at(-1) as number))) return undefined
+    out.push(us)
+  }
+  return out
 }
 const powerOfTwo = (text: string): number | undefined => {
   const n = integer(1024, 2 ** 26)(text)
@@ -95,7 +121,8 @@ export const SETTINGS: Setting[] = [
   { env: 'PROC_NET_TCP', flag: 'proc-net-tcp', key: 'procNetTcp', parse: pathList, accepts: 'absolute file paths, comma-separated' },
   { env: 'ENVOY_ADMIN', flag: 'envoy-admin', key: 'envoyAdmin', parse: hostPort, accepts: 'host:port (127.0.0.1:15000, [::1]:15000) or off' },
   { env: 'MESH_REFRESH_MS', flag: 'mesh-refresh-ms', key: 'meshRefreshMs', parse: integer(100, 600_000), accepts: 'a whole number of ms from 100 to 600000' },
-  { env: 'CGROUP_ROOT', flag: 'cgroup-root', key: 'cgroupRoot', parse: absolutePath, accepts: 'an absolute directory path' }
+  { env: 'CGROUP_ROOT', flag: 'cgroup-root', key: 'cgroupRoot', parse: absolutePath, accepts: 'an absolute directory path' },
+  { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` }
 ]
 
 export const DEFAULTS: ServerConfig = {
@@ -116,7 +143,8 @@ export const DEFAULTS: ServerConfig = {
   procNetTcp: '/proc/net/tcp,/proc/net/tcp6',
   envoyAdmin: '127.0.0.1:15000',
   meshRefreshMs: 5000,
-  cgroupRoot: '/sys/fs/cgroup'
+  cgroupRoot: '/sys/fs/cgroup',
+  metricsBucketsUs: [...DEFAULT_BUCKETS_US]
 }
 
 /** Reads flags (`--name value` or `--name=value`) and the environment into a checked config. */
@@ -136,7 +164,7 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (value === undefined) throw new ConfigError(`--${setting.flag}`, `needs a value: ${setting.accepts}`)
     values.set(setting, value)
   }
-  const config: ServerConfig = { ...DEFAULTS }
+  const config: ServerConfig = { ...DEFAULTS, metricsBucketsUs: [...DEFAULTS.metricsBucketsUs] }
   for (const [s, text] of values) {
     const parsed = s.parse(text.trim())
     if (parsed === undefined) throw new ConfigError(s.env, `${JSON.stringify(text)} is not ${s.accepts}`)
@@ -144,6 +172,10 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
   if (config.highestUs < 2 * config.lowestUs) {
     throw new ConfigError('HISTOGRAM_MAX_US', `must be at least twice HISTOGRAM_MIN_US (${config.lowestUs})`)
+  }
+  const outside = config.metricsBucketsUs.find((us) => us < config.lowestUs || us > config.highestUs)
+  if (outside !== undefined) {
+    throw new ConfigError('METRICS_BUCKETS', `${formatUs(outside)} is outside the histogram range (HISTOGRAM_MIN_US ${config.lowestUs} to HISTOGRAM_MAX_US ${config.highestUs})`)
   }
   if (config.delayUs > config.maxDelayUs) {
     throw new ConfigError('DELAY_MS', `is larger than MAX_DELAY_MS (${config.maxDelayUs / 1000} ms)`)
@@ -154,8 +186,15 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
 export function usage (): string {
   const rows = SETTINGS.map((s) => {
     const def = DEFAULTS[s.key]
-    const shown = s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
+    const shown = Array.isArray(def) ? def.map(formatUs).join(',') : s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
     return `  --${s.flag.padEnd(22)} ${s.env.padEnd(22)} default ${String(shown)}`
   })
   return ['usage: podmeter serve [options]   (each option is also an environment variable)', '', ...rows].join('\n')
+}
+
+/** A whole number of µs as the shortest duration text: 50us, 1.5ms, 10s. */
+export function formatUs (us: number): string {
+  if (us >= 1_000_000 && us % 100_000 === 0) return `${us / 1_000_000}s`
+  if (us >= 1000 && us % 100 === 0) return `${us / 1000}ms`
+  return `${us}us`
 }

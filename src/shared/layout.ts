@@ -17,28 +17,31 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
-export const LAYOUT_VERSION = 2
+export const LAYOUT_VERSION = 3
 
 /** Counter numbers (see inc/add/read). Counters are 64-bit: a busy pod passes 2^32 in a day. */
 export const C = {
   REQUESTS: 0, // measured requests that ended (finished or aborted)
   ERRORS: 1, // measured requests not ending in 2xx/3xx, aborted ones included
   ABORTED: 2, // client went away before the response finished
-  STATUS_1XX: 3, // 3..7: by status class, 1xx..5xx
+  ENVOY_MADE: 3, // requests with Envoy-made headers (x-request-id with x-envoy-* or XFCC): read by the mesh detector
+  TRACED: 4, // requests with tracing headers (x-b3-*, b3, traceparent): reported, not hops
+  // 5..7: spare (were status classes; classes are now sums over STATUS)
   VIA_PROXY: 8, // requests that crossed at least one proxy or mesh hop
   PROXY_HOPS: 9, // sum of X-Forwarded-For / Via hops
   MESH_HOPS: 10, // sum of Envoy hops (mesh markers)
   HOPS_BY_COUNT: 11, // 11..15: requests with 0, 1, 2, 3, 4+ total hops
   UNMEASURED: 16, // probes, /stats, /metrics and the like
   SAMPLES_DROPPED: 17, // ring was full: sample not recorded (request still counted)
-  ENVOY_MADE: 18, // requests with Envoy-made headers (x-request-id with x-envoy-* or XFCC): read by the mesh detector
-  TRACED: 19, // requests with tracing headers (x-b3-*, traceparent): reported, not hops
-  MAIN_THREAD_END: 20, // counters below this are the main thread's; those from here on the worker's
-  SAMPLES_CLAMPED: 20, // written by the worker: sample outside the histogram range
-  SAMPLES_RECORDED: 21, // written by the worker
-  WORKER_STARTS: 22 // written by each histogram worker as it attaches
+  MAIN_THREAD_END: 18, // counters below this are the main thread's; those from here on the worker's
+  SAMPLES_CLAMPED: 18, // written by the worker: sample outside the histogram range
+  SAMPLES_RECORDED: 19, // written by the worker
+  WORKER_STARTS: 20, // written by each histogram worker as it attaches
+  STATUS: 24 // 24..423: by status code, 200..599 (the only codes a measured request gets); the main thread's
 } as const
-export const COUNTER_COUNT = 24
+export const STATUS_MIN = 200
+export const STATUS_MAX = 599
+export const COUNTER_COUNT = C.STATUS + STATUS_MAX - STATUS_MIN + 1
 export const HOP_BUCKETS = 5
 
 /** Indexes into `histMeta` (Float64), written by the worker only. */
@@ -189,4 +192,22 @@ export function zero (c: Uint32Array, i: number): void {
 
 export function readCounter (v: Views, index: number): number {
   return read(v.counters, index)
+}
+
+/** Zeroes every counter the main thread writes (request counters, not the worker's sample counters). */
+export function zeroMainThreadCounters (c: Uint32Array): void {
+  for (let i = 0; i < C.MAIN_THREAD_END; i++) zero(c, i)
+  for (let i = C.STATUS; i < COUNTER_COUNT; i++) zero(c, i)
+}
+
+/** Measured requests that ended with status code `code` (200..599). */
+export function readStatus (v: Views, code: number): number {
+  return read(v.counters, C.STATUS + code - STATUS_MIN)
+}
+
+/** Measured requests by status class: `first` is 200, 300, 400 or 500. */
+export function readStatusClass (v: Views, first: number): number {
+  let n = 0
+  for (let code = Math.max(first, STATUS_MIN); code < first + 100 && code <= STATUS_MAX; code++) n += readStatus(v, code)
+  return n
 }

@@ -17,6 +17,13 @@ export class RingProducer {
   readonly #counters: Uint32Array
   /** Our own copy of `write`: the producer is its only writer. */
   #write: number
+  /**
+   * The consumer's `read` as last loaded. It only ever falls behind the real
+   * one, which makes the ring look fuller, never emptier; we reload it only
+   * when the ring looks a quarter full, saving an atomic load per push.
+   */
+  #read: number
+  readonly #reloadAt: number
 
   constructor (v: Views) {
     this.capacity = v.ringSlots.length
@@ -25,17 +32,23 @@ export class RingProducer {
     this.#index = v.ringIndex
     this.#counters = v.counters
     this.#write = Atomics.load(v.ringIndex, RING_WRITE)
+    this.#read = Atomics.load(v.ringIndex, RING_READ)
+    this.#reloadAt = this.capacity >>> 2
   }
 
   /**
-   * Pushes one sample. Returns the ring's fill after the push, or -1 when the
-   * ring was full and the sample was dropped (and counted). Never blocks.
+   * Pushes one sample. Returns the ring's fill after the push (exact from a
+   * quarter full up, an upper bound below that), or -1 when the ring was full
+   * and the sample was dropped (and counted). Never blocks.
    */
   push (value: number): number {
     const w = this.#write
-    // Reading `read` with Atomics orders it after the consumer's last store:
-    // a stale (smaller) value only makes the ring look fuller, never emptier.
-    const used = (w - Atomics.load(this.#index, RING_READ)) >>> 0
+    let used = (w - this.#read) >>> 0
+    if (used >= this.#reloadAt) {
+      // Loading `read` with Atomics orders it after the consumer's last store.
+      this.#read = Atomics.load(this.#index, RING_READ)
+      used = (w - this.#read) >>> 0
+    }
     if (used >= this.capacity) {
       inc(this.#counters, C.SAMPLES_DROPPED)
       return -1

@@ -9,7 +9,8 @@
 import { workerData } from 'piscina'
 import { add, attach, C, inc, zero, type LayoutConfig } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
-import { HistogramStore, type Summary } from './histograms.js'
+import { cumulativeAt, distribution, encode, hgrm, type DistributionRow } from './export.js'
+import { HistogramStore, type Range, type Summary } from './histograms.js'
 
 export interface WorkerData {
   sab: SharedArrayBuffer
@@ -18,18 +19,47 @@ export interface WorkerData {
 
 export type Task =
   | { op: 'drain', second: number }
-  | { op: 'snapshot', second: number, percentiles: number[] }
+  | { op: 'snapshot', second: number, percentiles: number[], extra?: { range: Range, percentiles: number[] } }
   | { op: 'reset', second: number, until: number }
+  | { op: 'buckets', second: number, boundsUs: number[] }
+  | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }
 
 export interface Snapshot {
   ok: true
   lifetime: Summary
   current: Summary
+  /** The snapshot task's `extra` percentiles over its range. */
+  extra?: Summary
   /** Samples recorded by this task's drain. */
   drained: number
 }
 
-export type TaskResult = Snapshot | { ok: true, drained: number } | { ok: false, code: string, message: string }
+/** The lifetime histogram as Prometheus `le` buckets. */
+export interface Buckets {
+  ok: true
+  drained: number
+  /** Samples at or below each boundary of the task, in its order. */
+  cumulative: number[]
+  /** Every sample: the +Inf bucket and `_count`. */
+  count: number
+  /** Exact sum of the samples, µs. */
+  sumUs: number
+}
+
+/** A range's histogram: `hgrm` text, or the distribution and encoding. */
+export interface HistogramExport {
+  ok: true
+  drained: number
+  count: number
+  minUs: number | null
+  maxUs: number | null
+  meanUs: number | null
+  hgrm?: string
+  hdr?: string
+  distribution?: DistributionRow[]
+}
+
+export type TaskResult = Snapshot | Buckets | HistogramExport | { ok: true, drained: number } | { ok: false, code: string, message: string }
 
 const { sab, layout } = workerData as WorkerData
 const views = attach(sab, layout)
@@ -40,6 +70,7 @@ inc(views.counters, C.WORKER_STARTS)
 function drain (second: number): number {
   store.rotate(second)
   const n = ring.drain(store.record)
+  store.flush()
   if (n > 0) add(views.counters, C.SAMPLES_RECORDED, n)
   return n
 }
@@ -50,7 +81,32 @@ export default function run (task: Task): TaskResult {
       return { ok: true, drained: drain(task.second) }
     case 'snapshot': {
       const drained = drain(task.second)
-      return { ok: true, drained, lifetime: store.lifetime(task.percentiles), current: store.current(task.percentiles) }
+      const snap: Snapshot = { ok: true, drained, lifetime: store.lifetime(task.percentiles), current: store.current(task.percentiles) }
+      if (task.extra !== undefined) snap.extra = store.summary(task.extra.range, task.extra.percentiles)
+      return snap
+    }
+    case 'buckets': {
+      const drained = drain(task.second)
+      const r = store.range('lifetime')
+      // _count and +Inf come from the same counts as the buckets, so the
+      // exposition is consistent even if a worker died between recording a
+      // sample's counts and its exact figures.
+      return { ok: true, drained, cumulative: cumulativeAt(r.histogram, task.boundsUs), count: r.histogram.totalCount, sumUs: r.sum }
+    }
+    case 'histogram': {
+      const drained = drain(task.second)
+      const r = store.range(task.range)
+      const out: HistogramExport = {
+        ok: true,
+        drained,
+        count: r.histogram.totalCount,
+        minUs: r.count > 0 ? r.min : null,
+        maxUs: r.count > 0 ? r.max : null,
+        meanUs: r.count > 0 ? r.sum / r.count : null
+      }
+      if (task.format === 'hgrm') out.hgrm = hgrm(r.histogram)
+      else { out.hdr = encode(r.histogram); out.distribution = distribution(r.histogram) }
+      return out
     }
     case 'reset': {
       // Samples up to `until` were produced before the counters were zeroed:

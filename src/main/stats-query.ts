@@ -1,0 +1,78 @@
+// The query of /stats and /stats/histogram (slow path):
+//
+//   percentiles=50,90,99.99   extra percentiles for /stats, each in (0, 100], at most 32
+//   window=lifetime|<seconds> the range they cover: everything since start or
+//                             reset (the default), or the last 1..WINDOW_SECONDS seconds;
+//                             a window without percentiles asks for the usual five
+//   format=json|hgrm          /stats/histogram only
+//
+// Unknown parameters are ignored, as on `GET /`.
+
+import { ApiError } from '../shared/errors.js'
+import type { Range } from '../worker/histograms.js'
+
+export const MAX_PERCENTILES = 32
+/** The percentiles /stats always reports, and those of a window asked for alone. */
+export const STATS_PERCENTILES = [50, 90, 95, 99, 99.9]
+
+export interface StatsQuery {
+  /** Undefined when neither percentiles nor window was asked for. */
+  percentiles: number[] | undefined
+  range: Range
+  format: 'json' | 'hgrm'
+}
+
+/** `p50`, `p99_99`: the key of a percentile in the `percentiles` object. */
+export function percentileKey (p: number): string {
+  return 'p' + String(p).replace('.', '_')
+}
+
+export function parsePercentiles (text: string): number[] | ApiError {
+  const parts = text.split(',', MAX_PERCENTILES + 1)
+  if (parts.length > MAX_PERCENTILES) return new ApiError('INVALID_PERCENTILES', `at most ${MAX_PERCENTILES} percentiles at once`)
+  const out: number[] = []
+  for (const part of parts) {
+    const t = part.trim()
+    const p = /^\d{1,3}(\.\d{1,6})?$/.test(t) ? Number(t) : Number.NaN
+    if (!(p > 0 && p <= 100)) {
+      return new ApiError('INVALID_PERCENTILES', `${JSON.stringify(t.slice(0, 64))} is not a percentile: use numbers above 0 and at most 100, like percentiles=50,90,99.99`)
+    }
+    if (!out.includes(p)) out.push(p)
+  }
+  return out
+}
+
+export function parseWindow (text: string, windowSeconds: number): Range | ApiError {
+  if (text === 'lifetime') return 'lifetime'
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN
+  if (n >= 1 && n <= windowSeconds) return n
+  return new ApiError('INVALID_WINDOW', `${JSON.stringify(text.slice(0, 64))} is not a window: use lifetime or whole seconds from 1 to WINDOW_SECONDS (${windowSeconds})`)
+}
+
+/** Parses the query part of `url` (after `?`). */
+export function parseStatsQuery (url: string, windowSeconds: number): StatsQuery | ApiError {
+  const q = url.indexOf('?')
+  const query: StatsQuery = { percentiles: undefined, range: 'lifetime', format: 'json' }
+  if (q < 0) return query
+  const params = new URLSearchParams(url.slice(q + 1))
+  const percentiles = params.get('percentiles')
+  const window = params.get('window')
+  const format = params.get('format')
+  if (percentiles !== null) {
+    const ps = parsePercentiles(percentiles)
+    if (ps instanceof ApiError) return ps
+    query.percentiles = ps
+  }
+  if (window !== null) {
+    const range = parseWindow(window, windowSeconds)
+    if (range instanceof ApiError) return range
+    query.range = range
+    // A window alone asks for the usual percentiles over it.
+    query.percentiles ??= STATS_PERCENTILES
+  }
+  if (format !== null) {
+    if (format !== 'json' && format !== 'hgrm') return new ApiError('INVALID_FORMAT', `${JSON.stringify(format.slice(0, 64))} is not a format: use json or hgrm`)
+    query.format = format
+  }
+  return query
+}
