@@ -57,9 +57,10 @@ function toMs (text: string): number {
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
 }
 
-/** One wrk run pinned to CLIENT_CPU. */
-export async function wrk (url: string, seconds: number, connections = 50): Promise<WrkResult> {
-  const child = spawn('taskset', ['-c', CLIENT_CPU, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'inherit'] })
+/** One wrk run pinned to CLIENT_CPU; `headers` are `Name: value` lines sent with every request. */
+export async function wrk (url: string, seconds: number, connections = 50, headers: string[] = []): Promise<WrkResult> {
+  const args = ['-c', CLIENT_CPU, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url]
+  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (c: Buffer) => { out += c.toString() })
   await once(child, 'exit')
@@ -138,8 +139,12 @@ export class RawClient {
   }
 }
 
+export async function getText (url: string): Promise<string> {
+  return (await timedGet(url)).body
+}
+
 export async function getJson (url: string): Promise<Record<string, unknown>> {
-  return JSON.parse((await timedGet(url)).body) as Record<string, unknown>
+  return JSON.parse(await getText(url)) as Record<string, unknown>
 }
 
 export function quantile (values: number[], q: number): number {

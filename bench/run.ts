@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { bareArgs, CLIENT_CPU, getJson, have, median, podmeterArgs, quantile, RawClient, ROOT, sleep, spread, startPinned, wrk, type Proc } from './lib.js'
+import { bareArgs, CLIENT_CPU, getJson, getText, have, median, podmeterArgs, quantile, RawClient, ROOT, sleep, spread, startPinned, wrk, type Proc, type WrkResult } from './lib.js'
 import { micro, summary } from './micro.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -67,6 +67,35 @@ async function overhead (): Promise<void> {
   })
 }
 
+interface Alternated { idle: [number[], number[]], loaded: [number[], number[]], load: WrkResult }
+
+/**
+ * One keep-alive client alternating two paths: `idleRounds` times on an idle
+ * server, then for as long as wrk drives `/?delay=0` at full load.
+ */
+async function alternate (pm: Proc, idlePaths: [string, string], loadedPaths: [string, string], idleRounds: number): Promise<Alternated> {
+  const client = await RawClient.connect(pm.port)
+  for (let i = 0; i < 50; i++) await client.get('/?delay=0')
+  const idle: [number[], number[]] = [[], []]
+  for (let i = 0; i < idleRounds; i++) {
+    idle[0].push((await client.get(idlePaths[0])).ms)
+    idle[1].push((await client.get(idlePaths[1])).ms)
+  }
+  const loading = wrk(`http://127.0.0.1:${pm.port}/?delay=0`, SECONDS * ROUNDS, 50)
+  await sleep(500)
+  const loaded: [number[], number[]] = [[], []]
+  const until = performance.now() + (SECONDS * ROUNDS - 1) * 1000
+  while (performance.now() < until) {
+    loaded[0].push((await client.get(loadedPaths[0])).ms)
+    loaded[1].push((await client.get(loadedPaths[1])).ms)
+  }
+  const load = await loading
+  client.close()
+  return { idle, loaded, load }
+}
+
+const pq = (v: number[]): string => `${quantile(v, 0.5).toFixed(3)} / ${quantile(v, 0.99).toFixed(3)}`
+
 /** RSS of a process in MiB, from /proc. */
 function rssMiB (pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))
@@ -106,33 +135,14 @@ async function stats (): Promise<void> {
     row('memory', 'RSS MiB after 100k / after preload samples', `${rss100k.toFixed(1)} / ${rssPreload.toFixed(1)}`)
     row('memory', 'RSS growth 100k → preload, MiB', (rssPreload - rss100k).toFixed(1), '≤ 5', rssPreload - rss100k <= 5)
 
-    const client = await RawClient.connect(pm.port)
-    for (let i = 0; i < 50; i++) await client.get('/?delay=0')
-    const idle: number[] = []
-    const idleLivez: number[] = []
-    for (let i = 0; i < 500; i++) {
-      idle.push((await client.get('/stats')).ms)
-      idleLivez.push((await client.get('/livez')).ms)
-    }
-    // Full load from wrk; meanwhile one keep-alive client alternates / and /stats.
-    const loaded = wrk(`${base}/?delay=0`, SECONDS * ROUNDS, 50)
-    await sleep(500)
-    const statsMs: number[] = []
-    const rootMs: number[] = []
-    const until = performance.now() + (SECONDS * ROUNDS - 1) * 1000
-    while (performance.now() < until) {
-      rootMs.push((await client.get('/?delay=0')).ms)
-      statsMs.push((await client.get('/stats')).ms)
-    }
-    const load = await loaded
-    client.close()
+    const { idle: [idle, idleLivez], loaded: [rootMs, statsMs], load } = await alternate(pm, ['/stats', '/livez'], ['/?delay=0', '/stats'], 500)
     const s = await getJson(`${base}/stats`)
     raw.stats = { idleRss, bareRss, rss100k, rssPreload, idle, idleLivez, statsMs, rootMs, load, samples_dropped: s.samples_dropped, samples: s.samples }
     const p = (v: number[], q: number): number => quantile(v, q)
-    row('stats', `/stats p50 / p99 ms, idle, ${String(s.samples)} samples`, `${p(idle, 0.5).toFixed(3)} / ${p(idle, 0.99).toFixed(3)}`, 'p50 ≤ 0.5 ms', p(idle, 0.5) <= 0.5)
-    row('stats', '/livez p50 / p99 ms, idle, same client', `${p(idleLivez, 0.5).toFixed(3)} / ${p(idleLivez, 0.99).toFixed(3)}`)
-    row('stats', '/stats p50 / p99 ms, `/` at full load', `${p(statsMs, 0.5).toFixed(3)} / ${p(statsMs, 0.99).toFixed(3)}`, 'p99 ≤ 10 ms', p(statsMs, 0.99) <= 10)
-    row('stats', '`/` p50 / p99 ms, same client, same load', `${p(rootMs, 0.5).toFixed(3)} / ${p(rootMs, 0.99).toFixed(3)}`)
+    row('stats', `/stats p50 / p99 ms, idle, ${String(s.samples)} samples`, pq(idle), 'p50 ≤ 0.5 ms', p(idle, 0.5) <= 0.5)
+    row('stats', '/livez p50 / p99 ms, idle, same client', pq(idleLivez))
+    row('stats', '/stats p50 / p99 ms, `/` at full load', pq(statsMs), 'p99 ≤ 10 ms', p(statsMs, 0.99) <= 10)
+    row('stats', '`/` p50 / p99 ms, same client, same load', pq(rootMs))
     const ratio = p(statsMs, 0.5) / p(rootMs, 0.5)
     row('stats', '/stats p50 ÷ `/` p50 under load', ratio.toFixed(2), '≤ 2', ratio <= 2)
     row('stats', 'wrk req/s meanwhile', load.rps.toFixed(0))
@@ -176,6 +186,43 @@ async function polling (): Promise<void> {
   } finally {
     await pm.stop()
   }
+}
+
+/**
+ * What the header pass costs: PodMeter / bare node:http throughput with no hop
+ * headers, with a sidecar pair's headers, and with an X-Forwarded-For of 900
+ * entries (node refuses headers over 16 KiB). Each ratio has the same headers
+ * on both sides, so node's own parsing cancels out.
+ */
+async function hops (): Promise<void> {
+  process.stderr.write('hops: PodMeter / bare node:http with hop headers, wrk -c50\n')
+  const sets: Record<string, string[]> = {
+    none: [],
+    'sidecar pair': [
+      'x-forwarded-proto: http', 'x-request-id: 8f1e4a2c-5b7d-4c3e-9a10-2f6b8d4e7c11', 'x-envoy-attempt-count: 1',
+      'x-forwarded-client-cert: By=spiffe://cluster.local/ns/foo/sa/podmeter;Hash=1f3c9d0c7a1e5b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d;Subject="";URI=spiffe://cluster.local/ns/foo/sa/curl',
+      'x-b3-traceid: 3e6f0c2b9d1a4e7f3e6f0c2b9d1a4e7f', 'x-b3-spanid: 5c1d7e2a9b3f4c6d', 'x-b3-sampled: 0'
+    ],
+    'XFF of 900 entries': [`x-forwarded-for: ${Array.from({ length: 900 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(',')}`]
+  }
+  await withServers(async (pm, bare) => {
+    const url = (p: Proc): string => `http://127.0.0.1:${p.port}/?delay=0`
+    await wrk(url(bare), 2)
+    await wrk(url(pm), 2)
+    const ratios: Record<string, number[]> = {}
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, headers] of Object.entries(sets)) {
+        const order = r % 2 === 0 ? [pm, bare] : [bare, pm]
+        const res = new Map<Proc, number>()
+        for (const p of order) res.set(p, (await wrk(url(p), SECONDS, 50, headers)).rps)
+        ;(ratios[name] ??= []).push(res.get(pm)! / res.get(bare)!)
+      }
+    }
+    raw.hops = ratios
+    for (const [name, v] of Object.entries(ratios)) row('hops', `req/s PodMeter / bare, headers: ${name}`, spread(v))
+    const s = await getJson(`http://127.0.0.1:${pm.port}/stats`)
+    row('hops', 'requests_by_hop_count after the runs', JSON.stringify(s.requests_by_hop_count))
+  })
 }
 
 /** Samples dropped at the highest rate wrk reaches, and the ring's headroom at that rate. */
@@ -231,33 +278,15 @@ async function metrics (): Promise<void> {
   const pm = await startPinned(podmeterArgs(0))
   try {
     const base = `http://127.0.0.1:${pm.port}`
-    const client = await RawClient.connect(pm.port)
-    for (let i = 0; i < 200; i++) await client.get('/?delay=0')
-    const idleMetrics: number[] = []
-    const idleHistogram: number[] = []
-    for (let i = 0; i < 300; i++) {
-      idleMetrics.push((await client.get('/metrics')).ms)
-      idleHistogram.push((await client.get('/stats/histogram')).ms)
-    }
-    const loaded = wrk(`${base}/?delay=0`, SECONDS * ROUNDS, 50)
-    await sleep(500)
-    const metricsMs: number[] = []
-    const histogramMs: number[] = []
-    const until = performance.now() + (SECONDS * ROUNDS - 1) * 1000
-    while (performance.now() < until) {
-      metricsMs.push((await client.get('/metrics')).ms)
-      histogramMs.push((await client.get('/stats/histogram')).ms)
-    }
-    const load = await loaded
-    const bytes = (await client.get('/metrics')).body.length
-    client.close()
+    const { idle: [idleMetrics, idleHistogram], loaded: [metricsMs, histogramMs], load } =
+      await alternate(pm, ['/metrics', '/stats/histogram'], ['/metrics', '/stats/histogram'], 300)
+    const bytes = (await getText(`${base}/metrics`)).length
     const s = await getJson(`${base}/stats`)
     raw.metrics = { idleMetrics, idleHistogram, metricsMs, histogramMs, load, bytes, samples_dropped: s.samples_dropped }
-    const p = (v: number[], q: number): string => quantile(v, q).toFixed(3)
-    row('metrics', '/metrics p50 / p99 ms, idle', `${p(idleMetrics, 0.5)} / ${p(idleMetrics, 0.99)}`)
-    row('metrics', '/stats/histogram p50 / p99 ms, idle', `${p(idleHistogram, 0.5)} / ${p(idleHistogram, 0.99)}`)
-    row('metrics', '/metrics p50 / p99 ms, `/` at full load', `${p(metricsMs, 0.5)} / ${p(metricsMs, 0.99)}`, 'p99 ≤ 10 ms', quantile(metricsMs, 0.99) <= 10)
-    row('metrics', '/stats/histogram p50 / p99 ms, `/` at full load', `${p(histogramMs, 0.5)} / ${p(histogramMs, 0.99)}`, 'p99 ≤ 10 ms', quantile(histogramMs, 0.99) <= 10)
+    row('metrics', '/metrics p50 / p99 ms, idle', pq(idleMetrics))
+    row('metrics', '/stats/histogram p50 / p99 ms, idle', pq(idleHistogram))
+    row('metrics', '/metrics p50 / p99 ms, `/` at full load', pq(metricsMs), 'p99 ≤ 10 ms', quantile(metricsMs, 0.99) <= 10)
+    row('metrics', '/stats/histogram p50 / p99 ms, `/` at full load', pq(histogramMs), 'p99 ≤ 10 ms', quantile(histogramMs, 0.99) <= 10)
     row('metrics', 'wrk req/s meanwhile (scraped back to back)', load.rps.toFixed(0))
     row('metrics', '/metrics size, bytes', String(bytes))
     row('metrics', 'samples_dropped', String(s.samples_dropped), '0', s.samples_dropped === 0)
@@ -266,7 +295,7 @@ async function metrics (): Promise<void> {
   }
 }
 
-const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, micro: microPart }
+const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, micro: microPart }
 
 async function main (): Promise<void> {
   if (!have('wrk') || !have('taskset')) {

@@ -12,6 +12,12 @@ test('defaults, environment and flags (flags win)', () => {
   assert.equal(c.maxDelayUs, 1_500_000)
   assert.equal(c.windowSeconds, 30)
   assert.equal(loadConfig([], { DELAY_MS: '0.5' }).delayUs, 500)
+  const mesh = loadConfig(['--envoy-admin', '[::1]:15000', '--proc-net-tcp', '/tmp/a, /tmp/b'], { PODINFO_DIR: '/podinfo', ENVOY_ADMIN: 'off', MESH_REFRESH_MS: '250' })
+  assert.equal(mesh.envoyAdmin, '[::1]:15000')
+  assert.equal(mesh.procNetTcp, '/tmp/a,/tmp/b')
+  assert.equal(mesh.podinfoDir, '/podinfo')
+  assert.equal(mesh.meshRefreshMs, 250)
+  assert.equal(loadConfig([], { ENVOY_ADMIN: 'off' }).envoyAdmin, 'off')
 })
 
 test('METRICS_BUCKETS: durations, a bare number is seconds, 33 defaults from 50 µs to 10 s', () => {
@@ -37,6 +43,12 @@ test('an invalid value names the setting and what it accepts', () => {
     [[], { DELAY_MS: '50', MAX_DELAY_MS: '10' }, /^DELAY_MS: is larger than MAX_DELAY_MS/],
     [['--nope'], {}, /^--nope: unknown option/],
     [['--port'], {}, /^--port: needs a value/],
+    [[], { PODINFO_DIR: 'etc/podinfo' }, /^PODINFO_DIR: "etc\/podinfo" is not an absolute directory path/],
+    [[], { PROC_NET_TCP: '/proc/net/tcp,net/tcp6' }, /^PROC_NET_TCP: .* absolute file paths, comma-separated/],
+    [['--envoy-admin', '127.0.0.1'], {}, /^ENVOY_ADMIN: "127.0.0.1" is not host:port/],
+    [[], { ENVOY_ADMIN: 'localhost:70000' }, /^ENVOY_ADMIN:/],
+    [[], { MESH_REFRESH_MS: '10' }, /^MESH_REFRESH_MS: "10" is not a whole number of ms from 100 to 600000/],
+    [[], { CGROUP_ROOT: 'sys/fs/cgroup' }, /^CGROUP_ROOT:/],
     [[], { METRICS_BUCKETS: '1ms,500us' }, /^METRICS_BUCKETS: .* ascending durations/],
     [[], { METRICS_BUCKETS: '1ms,1ms' }, /^METRICS_BUCKETS:/],
     [[], { METRICS_BUCKETS: '0us' }, /^METRICS_BUCKETS:/],

@@ -2,8 +2,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
+import net, { type AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULTS, type ServerConfig } from '../src/shared/config.js'
 import { serve, type Running } from '../src/main/serve.js'
@@ -11,9 +13,13 @@ import { serve, type Running } from '../src/main/serve.js'
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const CLI = fileURLToPath(new URL('../src/main/cli.js', import.meta.url))
 
-/** A PodMeter in this process on 127.0.0.1 and a free port. Call shutdown() when done. */
+/**
+ * A PodMeter in this process on 127.0.0.1 and a free port. Call shutdown() when done.
+ * Mesh detection sees the fixture pod `none` and probes no Envoy admin unless
+ * told otherwise, so that the machine running the tests does not leak in.
+ */
 export async function startServer (overrides: Partial<ServerConfig> = {}): Promise<Running> {
-  return await serve({ ...DEFAULTS, host: '127.0.0.1', port: 0, ...overrides })
+  return await serve({ ...DEFAULTS, host: '127.0.0.1', port: 0, ...fixturePod('none'), envoyAdmin: 'off', ...overrides })
 }
 
 export interface Reply { status: number, headers: http.IncomingHttpHeaders, body: string }
@@ -102,6 +108,70 @@ export function exactQuantile (sorted: readonly number[], q: number): number {
   return sorted[rank - 1] as number
 }
 
+/** Polls `check` every 20 ms until it returns true; fails with `what` after `timeoutMs`. */
+export async function waitFor (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+export interface FakeEnvoyAdmin { address: string, hits: () => number, close: () => Promise<void> }
+
+/**
+ * A real listener standing in for Envoy admin: GET /memory answers as Envoy
+ * does (uint64 fields as strings, `server: envoy`), anything else 404.
+ */
+export async function startFakeEnvoyAdmin (memory: Record<string, string> = {
+  allocated: '7065960', heap_size: '10485760', pageheap_unmapped: '0', pageheap_free: '0', total_thread_cache: '1591360', total_physical_bytes: '12582912'
+}, port = 0): Promise<FakeEnvoyAdmin> {
+  let hits = 0
+  const server = http.createServer((req, res) => {
+    hits++
+    if (req.url !== '/memory') { res.writeHead(404, { server: 'envoy' }); res.end('invalid path\n'); return }
+    res.writeHead(200, { 'content-type': 'application/json', server: 'envoy' })
+    res.end(JSON.stringify(memory, null, 1))
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    address,
+    hits: () => hits,
+    close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())) }
+  }
+}
+
+/**
+ * Writes Downward API files the way the kubelet does (its AtomicWriter): the
+ * files go to a fresh `..<timestamp>` directory, a `..data_tmp` symlink to it
+ * is renamed over `..data`, and each visible name is a symlink into `..data`.
+ * A reader never sees a half-written file; a watcher sees the rename.
+ */
+export function writePodInfo (dir: string, files: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true })
+  const stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}.${process.hrtime.bigint()}`
+  mkdirSync(join(dir, stamp))
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, stamp, name), text)
+  const previous = existsSync(join(dir, '..data')) ? readlinkSync(join(dir, '..data')) : undefined
+  symlinkSync(stamp, join(dir, '..data_tmp'))
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'))
+  for (const name of Object.keys(files)) if (!existsSync(join(dir, name))) symlinkSync(join('..data', name), join(dir, name))
+  if (previous !== undefined) rmSync(join(dir, previous), { recursive: true, force: true })
+}
+
+/** A fixture pod's directory: test/fixtures/pods/<name>/{podinfo,net/tcp,net/tcp6}. */
+export function fixturePod (name: string): { podinfoDir: string, procNetTcp: string } {
+  const dir = join(ROOT, 'test/fixtures/pods', name)
+  return { podinfoDir: join(dir, 'podinfo'), procNetTcp: `${join(dir, 'net/tcp')},${join(dir, 'net/tcp6')}` }
+}
+
+/** An Istio traffic fixture (test/fixtures/istio-headers) as rawHeaders: name, value, name, value, … */
+export function istioHeaders (name: string): string[] {
+  const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/istio-headers', `${name}.json`), 'utf8')) as { headers: Array<[string, string]> }
+  return fixture.headers.flat()
+}
+
 /** Runs a program with `input` on stdin; resolves with its exit code and output. */
 export async function runTool (command: string, args: string[], input = ''): Promise<{ code: number | null, stdout: string, stderr: string }> {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
@@ -120,7 +190,7 @@ export async function runTool (command: string, args: string[], input = ''): Pro
 export async function freePort (): Promise<number> {
   const server = net.createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
+  const { port } = server.address() as AddressInfo
   await new Promise((resolve) => server.close(resolve))
   return port
 }

@@ -111,7 +111,7 @@ test('the sidecar memory gauge and mesh mode come from the stats context', async
     await pool.start()
     let bytes: number | undefined
     const exporter = new MetricsExporter({
-      stats: { views, mode: () => ({ mode: 'sidecar', sidecar: true }), sidecarMemoryBytes: () => bytes },
+      stats: { views, mesh: () => ({ mode: 'sidecar', sidecarMemory: bytes === undefined ? undefined : { allocated: 1, heapSize: bytes, physical: undefined } }) },
       pool,
       bucketsUs: [100, 1000]
     })

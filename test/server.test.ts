@@ -33,7 +33,9 @@ describe('GET / and /stats', () => {
       'memory_total_alloc_mb', 'goroutines', 'gc_pause_ms', 'num_gc', 'uptime_seconds', 'avg_proxy_hops', 'proxy_detected',
       'istio_sidecar_detected', 'requests_via_proxy', 'service_mesh_mode', 'hostname', 'os', 'architecture', 'num_cpu',
       'kernel_version', 'total_memory_mb', 'available_memory_mb', 'total_disk_gb', 'available_disk_gb', 'disk_usage_percent']
-    const added = ['samples_dropped', 'avg_requests_per_second', 'window', 'event_loop_utilization', 'event_loop_delay_p99_ms', 'cpu_user_seconds', 'cpu_system_seconds']
+    const added = ['samples_dropped', 'avg_requests_per_second', 'window', 'event_loop_utilization', 'event_loop_delay_p99_ms', 'cpu_user_seconds', 'cpu_system_seconds',
+      'proxy_hop_count', 'service_mesh_hops', 'total_hop_count', 'requests_by_hop_count', 'mesh_evidence', 'waypoint_proxy_detected',
+      'requests_with_envoy_headers', 'requests_with_tracing_headers', 'container_memory_working_set_mb']
     for (const key of [...original, ...added]) assert.ok(key in s, `missing ${key}`)
     assert.ok(s.memory_sys_mb > 10 && s.memory_sys_mb < 2000, 'memory_sys_mb is the RSS in MiB')
     assert.ok(s.memory_heap_mb > 1 && s.memory_heap_mb < s.memory_sys_mb)

@@ -14,14 +14,14 @@
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client'
 import { C, HOP_BUCKETS, readCounter, readStatus, STATUS_MAX, STATUS_MIN, type Views } from '../shared/layout.js'
 import type { ConnectionFigures } from './connection-guard.js'
+import type { MeshView } from './mesh-facts.js'
 import type { HistogramPool } from './pool.js'
 
 export interface MetricsContext {
   stats: {
     views: Views
-    mode: () => { mode: string, sidecar: boolean }
-    /** Memory of the pod's sidecar proxy in bytes, when something knows it. */
-    sidecarMemoryBytes?: () => number | undefined
+    /** The mesh detector's last decision: the mode, and the sidecar's memory when its Envoy admin answers. */
+    mesh: () => Pick<MeshView, 'mode' | 'sidecarMemory'>
   }
   pool: HistogramPool
   /** `le` boundaries in whole µs, ascending. */
@@ -128,6 +128,8 @@ export class MetricsExporter {
     own('podmeter_mesh_hops_total', 'Mesh (Envoy) hops of measured requests, from their markers, summed', 'counter', () => [{ value: n(C.MESH_HOPS) }])
     own('podmeter_requests_by_hops_total', 'Measured requests by the number of hops they crossed', 'counter', () =>
       Array.from({ length: HOP_BUCKETS }, (_, i) => ({ labels: { hops: i === HOP_BUCKETS - 1 ? `${i}+` : String(i) }, value: n(C.HOPS_BY_COUNT + i) })))
+    own('podmeter_requests_with_envoy_headers_total', 'Measured requests with Envoy-made headers (x-request-id with x-envoy-* or x-forwarded-client-cert)', 'counter', () => [{ value: n(C.ENVOY_MADE) }])
+    own('podmeter_requests_with_tracing_headers_total', 'Measured requests with tracing headers (x-b3-*, b3, traceparent); not hops', 'counter', () => [{ value: n(C.TRACED) }])
     own('podmeter_worker_restarts_total', 'Times the histogram worker was replaced', 'counter', () => [{ value: Math.max(0, n(C.WORKER_STARTS) - 1) }])
     const conn = this.#ctx.connections
     if (conn !== undefined) {
@@ -136,10 +138,10 @@ export class MetricsExporter {
       own('podmeter_requests_refused_total', 'Requests refused before a handler saw them (malformed, headers too large, too slow, CONNECT, Expect), by status code', 'counter', () =>
         Object.entries(conn().requests_refused).map(([code, value]) => ({ labels: { code }, value })))
     }
-    own('podmeter_mesh_info', 'The Istio data plane this pod is in: none, sidecar, ambient-l4 or ambient-l7', 'gauge', () => [{ labels: { mode: stats.mode().mode }, value: 1 }])
-    own('podmeter_sidecar_memory_bytes', 'Memory of the pod\'s sidecar proxy, when known', 'gauge', () => {
-      const bytes = stats.sidecarMemoryBytes?.()
-      return bytes === undefined ? [] : [{ value: bytes }]
+    own('podmeter_mesh_info', 'The Istio data plane this pod is in: none, sidecar, ambient-l4 or ambient-l7', 'gauge', () => [{ labels: { mode: stats.mesh().mode }, value: 1 }])
+    own('podmeter_sidecar_memory_bytes', 'Memory the sidecar\'s Envoy holds from the OS (its /memory heap_size), when its admin answers', 'gauge', () => {
+      const memory = stats.mesh().sidecarMemory
+      return memory === undefined ? [] : [{ value: memory.heapSize }]
     })
   }
 }

@@ -6,8 +6,9 @@ import type { ServerConfig } from '../shared/config.js'
 import { C, create, readCounter } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
 import { AdminGate } from './admin.js'
+import { MeshDetector } from './mesh-detect.js'
 import { HistogramPool } from './pool.js'
-import { RuntimeMonitor } from './runtime.js'
+import { cachedFor, containerMemory, RuntimeMonitor } from './runtime.js'
 import { createMeterServer } from './server.js'
 
 export interface Running {
@@ -33,12 +34,20 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const ring = new RingProducer(views)
   const pool = new HistogramPool(views, config)
   const runtime = new RuntimeMonitor(config.windowSeconds, () => readCounter(views, C.REQUESTS))
+  const mesh = new MeshDetector({
+    podinfoDir: config.podinfoDir,
+    procNetTcp: config.procNetTcp.split(','),
+    envoyAdmin: config.envoyAdmin === 'off' ? undefined : config.envoyAdmin,
+    refreshMs: config.meshRefreshMs,
+    views
+  })
   const stats = {
     views,
     runtime,
     windowSeconds: config.windowSeconds,
     since: performance.now(),
-    mode: () => ({ mode: 'none', sidecar: false })
+    mesh: () => mesh.view,
+    containerMemory: cachedFor(1000, () => containerMemory(config.cgroupRoot))
   }
   const meter = createMeterServer({
     views,
@@ -48,14 +57,16 @@ export async function serve (config: ServerConfig): Promise<Running> {
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
     metricsBucketsUs: config.metricsBucketsUs,
-    onReset: () => { stats.since = performance.now(); runtime.resetRequests() },
+    onReset: () => { stats.since = performance.now(); runtime.resetRequests(); mesh.countersReset() },
     limits: config,
     admin: new AdminGate(config),
     faults: config.faults
   })
   const { server } = meter
 
-  await pool.start()
+  // The first detection reads every source once (the admin probe is bounded
+  // by its timeout), so that /stats is right from the first request.
+  await Promise.all([pool.start(), mesh.start()])
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
@@ -83,6 +94,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
       clearInterval(sweep)
       server.closeAllConnections()
       runtime.close()
+      mesh.close()
       await pool.close()
     })()
     return closing

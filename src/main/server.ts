@@ -9,7 +9,7 @@ import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'n
 import { ApiError } from '../shared/errors.js'
 import { add, C, inc, STATUS_MIN, zeroMainThreadCounters, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
-import { PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
+import { debugHeaders, F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import type { AdminGate } from './admin.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { faultRoutes } from './faults.js'
@@ -100,13 +100,17 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     if (ring.push(us) > highWater) pool.drainSoon()
   }
 
+  // The header flags are only counted here; the mesh detector reads the
+  // counters on its own timer (rule 4: Envoy-made headers mean a waypoint).
   function countHops (scan: number): void {
+    if ((scan & F.TRACING) !== 0) inc(counters, C.TRACED)
     const proxy = proxyHops(scan)
     const mesh = meshHops(scan)
     const total = proxy + mesh
     inc(counters, C.HOPS_BY_COUNT + (total < 4 ? total : 4))
     if (total === 0) return
     inc(counters, C.VIA_PROXY)
+    if ((scan & F.ENVOY_MADE) !== 0) inc(counters, C.ENVOY_MADE)
     if (proxy > 0) add(counters, C.PROXY_HOPS, proxy)
     if (mesh > 0) add(counters, C.MESH_HOPS, mesh)
   }
@@ -219,7 +223,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     const method = req.method ?? ''
     const route = ROUTES[path]
     if (route === undefined) {
-      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /stats/histogram, /metrics, /livez or /readyz`))
+      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /stats/histogram, /metrics, /debug/headers, /livez or /readyz`))
     }
     const handler = route[method] ?? (method === 'HEAD' ? route.GET : undefined)
     if (handler === undefined) {
@@ -241,8 +245,9 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         const q = parseStatsQuery(req.url as string, parts.stats.windowSeconds)
         if (q instanceof ApiError) return sendError(res, q)
         const extra = q.percentiles === undefined ? undefined : { range: q.range, percentiles: q.percentiles }
+        const scan = scanHeaders(req.rawHeaders)
         pool.snapshot(STATS_PERCENTILES, extra).then(
-          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads, connections: guard.figures() }, snap, q.percentiles, q.range)),
+          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads, connections: guard.figures() }, snap, scan, q.percentiles, q.range)),
           (err) => fail(res, err)
         )
       }
@@ -290,6 +295,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         )
       }
     },
+    '/debug/headers': { GET: (req, res) => sendJson(res, 200, debugHeaders(req)) },
     '/livez': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     '/healthz': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     '/readyz': {

@@ -9,13 +9,15 @@ import { C, HOP_BUCKETS, readCounter, readStatusClass, type Views } from '../sha
 import type { Range, Summary } from '../worker/histograms.js'
 import type { Snapshot } from '../worker/drain.js'
 import type { ConnectionFigures } from './connection-guard.js'
+import type { EnvoyMemory } from './envoy-admin.js'
+import { meshHops, proxyHops } from './headers.js'
+import type { MeshView } from './mesh-facts.js'
 import { percentileKey } from './stats-query.js'
-import { cachedFor, containerMemory, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
+import { cachedFor, disk, host, toMiB, type ContainerMemory, type RuntimeMonitor } from './runtime.js'
 
 export { STATS_PERCENTILES } from './stats-query.js'
 
-// File reads and syscalls, refreshed at most once a second.
-const containerMemoryRecent = cachedFor(1000, () => containerMemory())
+// A syscall, refreshed at most once a second.
 const diskRecent = cachedFor(1000, () => disk())
 
 export interface StatsContext {
@@ -25,9 +27,10 @@ export interface StatsContext {
   /** performance.now() of the last reset (or start). */
   since: number
   workerThreads: number
-  mode: () => { mode: string, sidecar: boolean }
-  /** Memory of the pod's sidecar proxy in bytes, when something knows it (for /metrics). */
-  sidecarMemoryBytes?: () => number | undefined
+  /** The mesh detector's last decision (made in the background). */
+  mesh: () => MeshView
+  /** The container's cgroup memory, refreshed at most once a second. */
+  containerMemory: () => ContainerMemory
   /** Open and refused connections, refused requests (the server's ConnectionGuard). */
   connections?: ConnectionFigures
 }
@@ -48,6 +51,13 @@ function latency (s: Summary): Record<string, number | null> {
   }
 }
 
+const mib = (bytes: number): number => round(toMiB(bytes), 3)
+function sidecarMemory (m: EnvoyMemory): Record<string, number> {
+  const out: Record<string, number> = { allocated: mib(m.allocated), heap_size: mib(m.heapSize) }
+  if (m.physical !== undefined) out.physical = mib(m.physical)
+  return out
+}
+
 /**
  * The `percentiles` object of `?percentiles=` (keys `p50`, `p99_99`, values
  * in ms), with the range it covers (`lifetime` or seconds) and its samples.
@@ -58,8 +68,12 @@ export function extraPercentiles (extra: Summary, asked: readonly number[], rang
   return { percentiles, percentiles_window: range, percentiles_samples: extra.count }
 }
 
-/** `asked` is the ?percentiles= list in its order and `range` its ?window=, when the snapshot has them. */
-export function buildStats (ctx: StatsContext, snap: Snapshot, asked: readonly number[] = [], range: Range = 'lifetime'): Record<string, unknown> {
+/**
+ * `scan` is scanHeaders() of the /stats request itself (its own hop counts);
+ * `asked` is the ?percentiles= list in its order and `range` its ?window=,
+ * when the snapshot has them.
+ */
+export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, asked: readonly number[] = [], range: Range = 'lifetime'): Record<string, unknown> {
   const v = ctx.views
   const n = (i: number): number => readCounter(v, i)
   const requests = n(C.REQUESTS)
@@ -71,7 +85,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, asked: readonly n
   const mem = process.memoryUsage()
   const gc = ctx.runtime.gc()
   const cpu = process.cpuUsage()
-  const container = containerMemoryRecent()
+  const container = ctx.containerMemory()
   const d = diskRecent()
   const totalMem = container.limit ?? os.totalmem()
   const availableMem = container.limit !== undefined && container.workingSet !== undefined
@@ -79,7 +93,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, asked: readonly n
     : os.freemem()
   const viaProxy = n(C.VIA_PROXY)
   const hopSum = n(C.PROXY_HOPS) + n(C.MESH_HOPS)
-  const mode = ctx.mode()
+  const mesh = ctx.mesh()
+  // A probe's /stats (scan = -1) crossed nothing we can count.
+  const ownProxy = scan < 0 ? 0 : proxyHops(scan)
+  const ownMesh = scan < 0 ? 0 : meshHops(scan)
   const hopsByCount: Record<string, number> = {}
   for (let i = 0; i < HOP_BUCKETS; i++) hopsByCount[i === HOP_BUCKETS - 1 ? `${i}+` : String(i)] = n(C.HOPS_BY_COUNT + i)
 
@@ -105,9 +122,12 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, asked: readonly n
     uptime_seconds: round(process.uptime(), 3),
     avg_proxy_hops: requests > 0 ? round(hopSum / requests, 4) : 0,
     proxy_detected: viaProxy > 0,
-    istio_sidecar_detected: mode.sidecar,
+    istio_sidecar_detected: mesh.sidecar,
     requests_via_proxy: viaProxy,
-    service_mesh_mode: mode.mode,
+    service_mesh_mode: mesh.mode,
+    proxy_hop_count: ownProxy,
+    service_mesh_hops: ownMesh,
+    total_hop_count: ownProxy + ownMesh,
     hostname: host.hostname,
     os: host.os,
     architecture: host.architecture,
@@ -139,6 +159,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, asked: readonly n
       aborted: n(C.ABORTED)
     },
     requests_by_hop_count: hopsByCount,
+    requests_with_envoy_headers: n(C.ENVOY_MADE),
+    requests_with_tracing_headers: n(C.TRACED),
+    mesh_evidence: mesh.evidence,
+    waypoint_proxy_detected: mesh.waypoint,
     unmeasured_requests: n(C.UNMEASURED),
     event_loop_utilization: round(win.elu, 4),
     event_loop_delay_p99_ms: round(ctx.runtime.loopDelayP99Ms(), 3),
@@ -149,6 +173,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, asked: readonly n
     worker_restarts: Math.max(0, n(C.WORKER_STARTS) - 1),
     memory_limit_source: container.source,
     container_memory_working_set_mb: container.workingSet === undefined ? null : round(toMiB(container.workingSet), 3),
+    ...(mesh.sidecarMemory === undefined ? {} : { sidecar_memory_mb: sidecarMemory(mesh.sidecarMemory) }),
     measured_since_seconds: round(sinceReset, 3),
     ...ctx.connections,
     ...(snap.extra === undefined ? {} : extraPercentiles(snap.extra, asked, range))

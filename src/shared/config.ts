@@ -51,6 +51,16 @@ export interface ServerConfig {
    * an idle connection first and never sends a request on one we are closing.
    */
   keepAliveTimeoutMs: number
+  /** PODINFO_DIR: the Downward API volume with the pod's `labels` and `annotations` files (mesh detection; re-read when they change). Default /etc/podinfo. */
+  podinfoDir: string
+  /** PROC_NET_TCP: the files listing the pod's TCP sockets, comma-separated (mesh detection; tests point them at snapshots). Default /proc/net/tcp,/proc/net/tcp6. */
+  procNetTcp: string
+  /** ENVOY_ADMIN: host:port of the sidecar's Envoy admin, probed in the background (mesh detection and sidecar memory); `off` never probes. Default 127.0.0.1:15000. */
+  envoyAdmin: string
+  /** MESH_REFRESH_MS: how often mesh detection re-reads its sources and the sidecar's memory, in ms (100..600000). Default 5000. */
+  meshRefreshMs: number
+  /** CGROUP_ROOT: where the cgroup filesystem is mounted, for the container's memory (tests point it at fixtures). Default /sys/fs/cgroup. */
+  cgroupRoot: string
   /**
    * HEADERS_TIMEOUT_MS: a request's headers must arrive within this, counted
    * from its first byte, or it gets 408 (a slowloris holds a connection no
@@ -110,6 +120,16 @@ const durationMs = (min: number, max: number) => (text: string): number | undefi
   const us = parseDurationUs(text, 'ms')
   return us !== undefined && us >= min * 1000 && us <= max * 1000 ? us : undefined
 }
+const absolutePath = (text: string): string | undefined => (/^\/[^\0]{0,4095}$/.test(text) ? text : undefined)
+const pathList = (text: string): string | undefined => {
+  const paths = text.split(',').map((p) => p.trim())
+  return paths.length <= 16 && paths.every((p) => absolutePath(p) !== undefined) ? paths.join(',') : undefined
+}
+const hostPort = (text: string): string | undefined => {
+  if (text === 'off') return text
+  const m = /^(?:\[[0-9a-fA-F:.]{2,45}\]|[\w.-]{1,253}):(\d{1,5})$/.exec(text)
+  return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= 65535 ? text : undefined
+}
 const buckets = (text: string): number[] | undefined => {
   const parts = text.split(',', MAX_BUCKETS + 1)
   if (parts.length > MAX_BUCKETS) return undefined
@@ -147,6 +167,11 @@ export const SETTINGS: Setting[] = [
   { env: 'SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', key: 'shutdownGraceMs', parse: integer(0, 300_000), accepts: 'a whole number of ms from 0 to 300000' },
   { env: 'SHUTDOWN_DELAY_MS', flag: 'shutdown-delay-ms', key: 'shutdownDelayMs', parse: integer(0, 300_000), accepts: 'a whole number of ms from 0 to 300000' },
   { env: 'KEEP_ALIVE_TIMEOUT_MS', flag: 'keep-alive-timeout-ms', key: 'keepAliveTimeoutMs', parse: integer(0, 7_200_000), accepts: 'a whole number of ms from 0 to 7200000' },
+  { env: 'PODINFO_DIR', flag: 'podinfo-dir', key: 'podinfoDir', parse: absolutePath, accepts: 'an absolute directory path' },
+  { env: 'PROC_NET_TCP', flag: 'proc-net-tcp', key: 'procNetTcp', parse: pathList, accepts: 'absolute file paths, comma-separated' },
+  { env: 'ENVOY_ADMIN', flag: 'envoy-admin', key: 'envoyAdmin', parse: hostPort, accepts: 'host:port (127.0.0.1:15000, [::1]:15000) or off' },
+  { env: 'MESH_REFRESH_MS', flag: 'mesh-refresh-ms', key: 'meshRefreshMs', parse: integer(100, 600_000), accepts: 'a whole number of ms from 100 to 600000' },
+  { env: 'CGROUP_ROOT', flag: 'cgroup-root', key: 'cgroupRoot', parse: absolutePath, accepts: 'an absolute directory path' },
   { env: 'HEADERS_TIMEOUT_MS', flag: 'headers-timeout-ms', key: 'headersTimeoutMs', parse: integer(10, 600_000), accepts: 'a whole number of ms from 10 to 600000' },
   { env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', key: 'requestTimeoutMs', parse: integer(10, 3_600_000), accepts: 'a whole number of ms from 10 to 3600000' },
   { env: 'MAX_CONNECTIONS', flag: 'max-connections', key: 'maxConnections', parse: integer(1, 1_000_000), accepts: 'a whole number from 1 to 1000000' },
@@ -177,6 +202,11 @@ export const DEFAULTS: ServerConfig = {
   adminToken: '',
   statsReset: true,
   faults: false,
+  podinfoDir: '/etc/podinfo',
+  procNetTcp: '/proc/net/tcp,/proc/net/tcp6',
+  envoyAdmin: '127.0.0.1:15000',
+  meshRefreshMs: 5000,
+  cgroupRoot: '/sys/fs/cgroup',
   metricsBucketsUs: [...DEFAULT_BUCKETS_US]
 }
 

@@ -17,14 +17,16 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
-export const LAYOUT_VERSION = 2
+export const LAYOUT_VERSION = 3
 
 /** Counter numbers (see inc/add/read). Counters are 64-bit: a busy pod passes 2^32 in a day. */
 export const C = {
   REQUESTS: 0, // measured requests that ended (finished or aborted)
   ERRORS: 1, // measured requests not ending in 2xx/3xx, aborted ones included
   ABORTED: 2, // client went away before the response finished
-  // 3..7: spare (were status classes; classes are now sums over STATUS)
+  ENVOY_MADE: 3, // requests with Envoy-made headers (x-request-id with x-envoy-* or XFCC): read by the mesh detector
+  TRACED: 4, // requests with tracing headers (x-b3-*, b3, traceparent): reported, not hops
+  // 5..7: spare (were status classes; classes are now sums over STATUS)
   VIA_PROXY: 8, // requests that crossed at least one proxy or mesh hop
   PROXY_HOPS: 9, // sum of X-Forwarded-For / Via hops
   MESH_HOPS: 10, // sum of Envoy hops (mesh markers)

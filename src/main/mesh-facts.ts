@@ -1,0 +1,207 @@
+// Which Istio data plane this pod is in, decided from facts. Pure functions:
+// the parsers of the sources and the decision, so that each is tested on
+// fixtures. The detector (mesh-detect.ts) reads the sources in the background.
+//
+// Evidence, strongest first (README "Mesh detection"):
+//   1. the pod's own annotations and labels (Downward API files);
+//   2. which Istio ports listen in the pod's network namespace (/proc/net/tcp*);
+//   3. Envoy admin answering on 127.0.0.1:15000;
+//   4. request headers: Envoy-made headers with no sidecar in the pod mean a
+//      waypoint. ztunnel adds no HTTP headers, so ambient without a waypoint
+//      is only visible through 1 and 2.
+
+import type { EnvoyMemory } from './envoy-admin.js'
+
+export type MeshMode = 'none' | 'sidecar' | 'ambient-l4' | 'ambient-l7'
+
+export interface PodInfo {
+  dir: string
+  /** False when neither file could be read (no Downward API volume there). */
+  found: boolean
+  labels: Map<string, string>
+  annotations: Map<string, string>
+}
+
+export interface Listeners {
+  files: readonly string[]
+  /** False when none of the files could be read. */
+  read: boolean
+  ports: Set<number>
+}
+
+export interface AdminFacts {
+  address: string | undefined
+  reachable: boolean
+  reason: string
+  memory: EnvoyMemory | undefined
+}
+
+/** Measured requests and those with Envoy-made headers over the last period that had requests. */
+export interface HeaderFacts {
+  requests: number
+  envoyMade: number
+  seconds: number
+}
+
+export interface MeshFacts {
+  podinfo: PodInfo
+  listeners: Listeners
+  admin: AdminFacts
+  headers: HeaderFacts | undefined
+}
+
+export interface MeshView {
+  mode: MeshMode
+  evidence: string[]
+  sidecar: boolean
+  waypoint: boolean
+  /** Envoy's /memory when there is a sidecar and its admin answers. */
+  sidecarMemory: EnvoyMemory | undefined
+}
+
+/** Istio's ports that may listen inside a pod, and who opens them. */
+export const ISTIO_PORTS: ReadonlyMap<number, string> = new Map([
+  [15000, 'Envoy admin'],
+  [15001, 'outbound capture'],
+  [15004, 'pilot-agent debug'],
+  [15006, 'inbound capture'],
+  [15008, 'HBONE'],
+  [15020, 'pilot-agent metrics'],
+  [15021, 'sidecar health'],
+  [15053, 'DNS proxy'],
+  [15090, 'Envoy Prometheus']
+])
+const SIDECAR_PORTS = [15000, 15090, 15021]
+const HBONE = 15008
+
+const GO_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' }
+
+/** Undoes Go's %q quoting, which the kubelet uses for Downward API values. */
+export function unquoteGo (text: string): string {
+  if (text.length < 2 || !text.startsWith('"') || !text.endsWith('"')) return text
+  return text.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)/g, (_, e: string) => {
+    if (e.length === 1) return GO_ESCAPES[e] ?? e
+    const code = e[0] === 'x' || e[0] === 'u' || e[0] === 'U' ? parseInt(e.slice(1), 16) : parseInt(e, 8)
+    return code <= 0x10ffff ? String.fromCodePoint(code) : '\ufffd'
+  })
+}
+
+/** A Downward API `labels` or `annotations` file: one `key="value"` a line. */
+export function parseDownwardApi (text: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=')
+    if (eq <= 0) continue
+    out.set(line.slice(0, eq).trim(), unquoteGo(line.slice(eq + 1).trim()))
+  }
+  return out
+}
+
+/**
+ * One line of /proc/net/tcp or /proc/net/tcp6 ("  sl  local_address
+ * rem_address   st …"; field 3 is the state): the local port when the socket
+ * listens (0A), -1 when it belongs to the listening table without listening
+ * (03, a pending connection on old kernels), undefined otherwise (the header,
+ * or any socket of the established table).
+ */
+export function listeningPort (line: string): number | undefined {
+  const fields = line.trim().split(/\s+/, 4)
+  if (fields[3] === '03') return -1
+  if (fields[3] !== '0A') return undefined
+  const local = fields[1] as string
+  const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16)
+  return Number.isInteger(port) ? port : undefined
+}
+
+/** The local ports in LISTEN state in a whole /proc/net/tcp or /proc/net/tcp6 text. */
+export function parseListeningPorts (text: string, into = new Set<number>()): Set<number> {
+  for (const line of text.split('\n')) {
+    const port = listeningPort(line)
+    if (port !== undefined && port >= 0) into.add(port)
+  }
+  return into
+}
+
+function portList (ports: Set<number>, wanted: (p: number) => boolean): string {
+  return [...ISTIO_PORTS].filter(([p]) => ports.has(p) && wanted(p)).map(([p, what]) => `${p} (${what})`).join(', ')
+}
+
+/** The mode and the facts that decided it, in evidence order. */
+export function decideMode (f: MeshFacts): MeshView {
+  const evidence: string[] = []
+  let sidecar = false
+  let ambient = false
+
+  const { podinfo } = f
+  if (podinfo.found) {
+    const status = podinfo.annotations.get('sidecar.istio.io/status')
+    if (status !== undefined) {
+      sidecar = true
+      evidence.push(`annotation sidecar.istio.io/status: Istio injected ${injected(status)}`)
+    }
+    const redirection = podinfo.annotations.get('ambient.istio.io/redirection')
+    if (redirection === 'enabled') ambient = true
+    if (redirection !== undefined) evidence.push(`annotation ambient.istio.io/redirection=${redirection}`)
+    for (const key of ['istio.io/dataplane-mode', 'istio.io/use-waypoint']) {
+      const value = podinfo.labels.get(key) ?? podinfo.annotations.get(key)
+      if (value !== undefined) evidence.push(`label ${key}=${value}`)
+    }
+    if (status === undefined && redirection === undefined) evidence.push(`no Istio annotation in ${podinfo.dir}`)
+  } else {
+    evidence.push(`no Downward API files in ${podinfo.dir}`)
+  }
+
+  const { listeners } = f
+  if (!listeners.read) {
+    evidence.push(`cannot read ${listeners.files.join(', ')}`)
+  } else if (SIDECAR_PORTS.some((p) => listeners.ports.has(p))) {
+    sidecar = true
+    evidence.push(`listening in the pod: ${portList(listeners.ports, () => true)}: a sidecar's Envoy`)
+  } else if (listeners.ports.has(HBONE)) {
+    ambient = true
+    evidence.push(`listening in the pod: ${portList(listeners.ports, () => true)}, and not 15000: ztunnel's in-pod listeners`)
+  } else {
+    evidence.push('no Istio port listens in the pod')
+  }
+
+  const { admin } = f
+  if (admin.address === undefined) {
+    evidence.push('Envoy admin probe off')
+  } else if (admin.reachable) {
+    sidecar = true
+    evidence.push(`Envoy admin answers on ${admin.address}`)
+  } else {
+    evidence.push(`no Envoy admin on ${admin.address} (${admin.reason})`)
+  }
+
+  let waypoint = false
+  const h = f.headers
+  if (!sidecar && h !== undefined && h.requests > 0) {
+    // The majority of recent requests, so that a stray request through a
+    // gateway does not make an ambient-l4 pod look like l7.
+    waypoint = h.envoyMade > 0 && h.envoyMade * 2 >= h.requests
+    const share = `Envoy-made headers (x-request-id with x-envoy-* or x-forwarded-client-cert) on ${h.envoyMade} of ${h.requests} requests in the last ${h.seconds} s`
+    if (waypoint) {
+      evidence.push(`${share}, and no sidecar: a waypoint`)
+      if (!ambient) evidence.push('no pod fact shows ambient: the Envoy could also be a gateway or a client\'s sidecar in front of this pod')
+    } else if (h.envoyMade > 0) {
+      evidence.push(`${share}: too few for a waypoint`)
+    } else {
+      evidence.push(`no Envoy-made headers on the ${h.requests} requests of the last ${h.seconds} s`)
+    }
+  }
+
+  const mode: MeshMode = sidecar ? 'sidecar' : waypoint ? 'ambient-l7' : ambient ? 'ambient-l4' : 'none'
+  return { mode, evidence, sidecar, waypoint, sidecarMemory: sidecar && admin.reachable ? admin.memory : undefined }
+}
+
+// sidecar.istio.io/status is JSON: {"initContainers":["istio-init"],"containers":["istio-proxy"],…}
+function injected (status: string): string {
+  try {
+    const s = JSON.parse(status) as { containers?: unknown, initContainers?: unknown }
+    const names = [s.initContainers, s.containers].flatMap((v) => Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [])
+    return names.length > 0 ? names.join(', ') : 'a sidecar'
+  } catch {
+    return 'a sidecar'
+  }
+}
