@@ -194,3 +194,61 @@ export async function freePort (): Promise<number> {
   await new Promise((resolve) => server.close(resolve))
   return port
 }
+
+export interface RawResponse { status: number, headers: Record<string, string>, body: string }
+export interface Exchange { responses: RawResponse[], closed: boolean, raw: Buffer }
+
+/**
+ * Sends bytes (or runs `send` on the socket) over one raw TCP connection and
+ * reads HTTP/1.1 responses back, for what an HTTP client would refuse to
+ * send. Resolves once `responses` responses have arrived (or, with `close`,
+ * once the server has also closed the connection); rejects if that does not
+ * happen within `waitMs`. `head` responses carry no body.
+ */
+export async function rawExchange (port: number, send: string | Buffer | ((socket: net.Socket) => Promise<void>), options: { responses?: number, close?: boolean, head?: boolean, waitMs?: number } = {}): Promise<Exchange> {
+  const socket = net.connect(port, '127.0.0.1')
+  await once(socket, 'connect')
+  const want = options.responses ?? 1
+  let raw = Buffer.alloc(0)
+  let closed = false
+  let responses: RawResponse[] = []
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${responses.length} of ${want} responses${options.close === true ? ' and no close' : ''} within ${options.waitMs ?? 5000} ms: ${JSON.stringify(raw.toString('latin1').slice(0, 500))}`)), options.waitMs ?? 5000)
+    const check = (): void => {
+      responses = parseResponses(raw, options.head === true, closed)
+      if (responses.length >= want && (options.close !== true || closed)) { clearTimeout(timer); resolve() }
+    }
+    socket.on('data', (chunk: Buffer) => { raw = Buffer.concat([raw, chunk]); check() })
+    socket.on('error', () => {})
+    socket.on('close', () => { closed = true; check(); if (!(responses.length >= want)) { clearTimeout(timer); resolve() } })
+  })
+  if (typeof send === 'function') await send(socket)
+  else socket.write(send)
+  await done
+  const result = { responses, closed, raw }
+  socket.destroy()
+  return result
+}
+
+function parseResponses (raw: Buffer, head: boolean, ended: boolean): RawResponse[] {
+  const out: RawResponse[] = []
+  let at = 0
+  for (;;) {
+    const end = raw.indexOf('\r\n\r\n', at)
+    if (end < 0) return out
+    const [statusLine = '', ...lines] = raw.subarray(at, end).toString('latin1').split('\r\n')
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? Number.NaN)
+    const headers: Record<string, string> = {}
+    for (const line of lines) {
+      const colon = line.indexOf(':')
+      const name = line.slice(0, colon).toLowerCase()
+      const value = line.slice(colon + 1).trim()
+      headers[name] = headers[name] === undefined ? value : `${headers[name] as string}, ${value}`
+    }
+    const length = status < 200 || status === 204 || status === 304 || head ? 0 : Number(headers['content-length'] ?? Number.NaN)
+    const bodyEnd = Number.isNaN(length) ? (ended ? raw.length : Number.POSITIVE_INFINITY) : end + 4 + length
+    if (bodyEnd > raw.length) return out
+    out.push({ status, headers, body: raw.subarray(end + 4, bodyEnd).toString('utf8') })
+    at = bodyEnd
+  }
+}

@@ -28,6 +28,13 @@ export interface ConnectionFigures {
 export type AllowOf = (path: string) => string | undefined
 
 const TOKEN = /^[!#$%&'*+.^_`|~\w-]{1,64}$/
+/**
+ * After an error response, how long the rest of what the client sends is read
+ * and dropped before the socket is destroyed (nginx's lingering close):
+ * closing with unread data makes the kernel send a reset, which can discard
+ * the response before the client reads it.
+ */
+const LINGER_MS = 2000
 
 export class ConnectionGuard {
   #open = 0
@@ -67,8 +74,10 @@ export class ConnectionGuard {
   }
 
   #clientError (err: NodeJS.ErrnoException & { rawPacket?: Buffer, bytesParsed?: number }, socket: Duplex): void {
-    // A reset or a second error on a socket we already answered: nothing to say.
-    if (err.code === 'ECONNRESET' || !socket.writable || socket.writableEnded) { socket.destroy(); return }
+    // Already answered (the parser reports again on every chunk while we
+    // linger): nothing more to say.
+    if (socket.writableEnded) return
+    if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return }
     // As node does by default: answer only when no response of this socket
     // has begun, or our bytes would land inside it.
     const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
@@ -106,7 +115,12 @@ export class ConnectionGuard {
       ...(allow === undefined ? [] : [`Allow: ${allow}`]),
       'Connection: close'
     ]
-    socket.end(head.join('\r\n') + '\r\n\r\n' + body, () => socket.destroy())
+    socket.end(head.join('\r\n') + '\r\n\r\n' + body)
+    socket.resume()
+    // Once the client has closed its side too, node destroys the socket.
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS)
+    linger.unref()
+    socket.once('close', () => clearTimeout(linger))
   }
 }
 

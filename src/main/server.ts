@@ -86,6 +86,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     requireHostHeader: false
   }, onRequest)
   const guard = new ConnectionGuard(server, maxConnections, (path) => {
+    if (path === '/') return 'GET, HEAD'
     const route = ROUTES[path]
     return route === undefined ? undefined : Object.keys(route).join(', ')
   })

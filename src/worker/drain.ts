@@ -71,6 +71,9 @@ const { sab, layout, faults } = workerData as WorkerData
 const views = attach(sab, layout)
 const ring = new RingConsumer(views)
 const store = new HistogramStore(views)
+// A predecessor that died mid-drain left counts without their exact figures.
+const recovered = store.reconcile()
+if (recovered > 0) add(views.counters, C.SAMPLES_RECORDED, recovered)
 inc(views.counters, C.WORKER_STARTS)
 /** A death armed by a `fault` task, carried out by the next task. */
 let armed: 'throw' | 'exit' | undefined

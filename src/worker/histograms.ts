@@ -70,6 +70,33 @@ export class HistogramStore {
   }
 
   /**
+   * Brings the exact figures (count, sum, min, max) level with the shared
+   * counts, which run ahead of them when a worker died in the middle of a
+   * drain: it had counted part of a batch but never flushed the batch's
+   * figures (flush() runs once per drain). Those samples keep their place in
+   * the histogram; their sum is taken as their count times the histogram's
+   * mean, and min and max widen to the histogram's, all within its precision.
+   * A replacement calls this once, before its first drain. Returns the
+   * lifetime samples recovered.
+   */
+  reconcile (): number {
+    let recovered = 0
+    const pairs: Array<[JsHistogram, Float64Array]> = [[this.cumulative, this.#v.histMeta]]
+    this.slices.forEach((h, i) => pairs.push([h, this.#v.sliceMeta[i] as Float64Array]))
+    for (const [h, meta] of pairs) {
+      const missing = h.totalCount - (meta[M.COUNT] as number)
+      if (missing <= 0) continue
+      if (h === this.cumulative) recovered = missing
+      meta[M.COUNT] = h.totalCount
+      meta[M.SUM] = (meta[M.SUM] as number) + missing * h.mean
+      const min = h.getCountAtIndex(0) > 0 ? 0 : h.minNonZeroValue
+      if (min < (meta[M.MIN] as number)) meta[M.MIN] = min
+      if (h.maxValue > (meta[M.MAX] as number)) meta[M.MAX] = h.maxValue
+    }
+    return recovered
+  }
+
+  /**
    * Records one sample (integer µs), clamping it into the range. The three
    * histograms share one bucket structure, so the bucket index is computed
    * once and their counts bumped directly; flush() then brings the
