@@ -73,3 +73,26 @@ test('the CLI refuses a bad setting with exit code 2 and the reason', async () =
   assert.equal(help.code, 0)
   assert.match(help.stdout, /--delay-ms\s+DELAY_MS\s+default 20/)
 })
+
+test('hardening settings: timeouts, connections, the admin token (environment only, never echoed), on/off switches', () => {
+  const c = loadConfig(['--headers-timeout-ms', '5000', '--request-timeout-ms=8000', '--max-connections', '500', '--stats-reset', 'off', '--faults', 'on', '--shutdown-delay-ms', '0'],
+    { PODMETER_ADMIN_TOKEN: 'abcdefghijklmnop' })
+  assert.deepEqual([c.headersTimeoutMs, c.requestTimeoutMs, c.maxConnections, c.statsReset, c.faults, c.shutdownDelayMs, c.adminToken],
+    [5000, 8000, 500, false, true, 0, 'abcdefghijklmnop'])
+  assert.equal(DEFAULTS.faults, false, 'fault injection is off by default')
+  assert.equal(DEFAULTS.adminToken, '', 'no token by default: reset is open')
+  assert.ok(DEFAULTS.keepAliveTimeoutMs > 3_600_000, "above Envoy's 1 h upstream idle timeout")
+  assert.ok(DEFAULTS.shutdownGraceMs < 30_000 && DEFAULTS.shutdownDelayMs + DEFAULTS.maxDelayUs / 1000 < DEFAULTS.shutdownGraceMs)
+  assert.ok(DEFAULTS.headersTimeoutMs <= DEFAULTS.requestTimeoutMs)
+  const secret = 'short-secret'
+  assert.throws(() => loadConfig([], { PODMETER_ADMIN_TOKEN: secret }), (err: Error) => {
+    assert.match(err.message, /^PODMETER_ADMIN_TOKEN: the value is not a token of 16/)
+    assert.ok(!err.message.includes(secret))
+    return true
+  })
+  assert.throws(() => loadConfig(['--admin-token', 'abcdefghijklmnop'], {}), /unknown option/, 'no flag: flags show in ps')
+  assert.throws(() => loadConfig([], { HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }), { message: /^HEADERS_TIMEOUT_MS: must not be larger than REQUEST_TIMEOUT_MS/ })
+  assert.throws(() => loadConfig([], { SHUTDOWN_DELAY_MS: '10000', SHUTDOWN_GRACE_MS: '10000' }), { message: /^SHUTDOWN_DELAY_MS: must be shorter than SHUTDOWN_GRACE_MS/ })
+  assert.throws(() => loadConfig([], { STATS_RESET: 'maybe' }), { message: /^STATS_RESET: "maybe" is not on or off/ })
+  assert.throws(() => loadConfig([], { MAX_CONNECTIONS: '0' }), { message: /^MAX_CONNECTIONS:/ })
+})

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { countEntries, describeScan, F, MAX_HOPS, meshHops, PROBE, proxyHops, scanHeaders } from '../src/main/headers.js'
-import { getJson, istioHeaders, startServer } from './helpers.js'
+import { getJson, hostileValue, istioHeaders, startServer } from './helpers.js'
 
 const scan = (headers: Array<[string, string]>): number => scanHeaders(headers.flat())
 
@@ -123,4 +123,56 @@ test('GET /debug/headers shows the request as it arrived, credentials redacted',
   } finally {
     await pm.shutdown()
   }
+})
+
+/**
+ * A header value of `entries` comma-separated entries that counts the
+ * indexOf calls made on it: the work countEntries does, whatever the length.
+ */
+function countedValue (entries: number, work: { calls: number }): string {
+  const length = entries * 2 - 1
+  return {
+    length,
+    indexOf: (_c: string, from = 0): number => {
+      work.calls++
+      const next = from % 2 === 1 ? from : from + 1
+      return next < length ? next : -1
+    },
+    startsWith: () => false
+  } as unknown as string
+}
+
+test('property: countEntries makes at most `limit` indexOf calls, whatever the entries', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: -5, max: 200 }), (entries, limit) => {
+    const work = { calls: 0 }
+    const n = countEntries(countedValue(entries, work), limit)
+    assert.equal(n, limit <= 0 ? 0 : Math.min(entries, limit))
+    assert.ok(work.calls <= Math.max(0, limit), `${work.calls} calls`)
+  }), { numRuns: 500 })
+})
+
+test('property: a scan costs at most 2 × MAX_HOPS indexOf calls plus one per XFF or Via line, however many entries', () => {
+  const line = fc.tuple(fc.constantFrom('X-Forwarded-For', 'x-forwarded-for', 'Via', 'VIA', 'x-envoy-attempt-count', 'x-b3-traceid'), fc.integer({ min: 1, max: 1_000_000 }))
+  fc.assert(fc.property(fc.array(line, { maxLength: 1000 }), (lines) => {
+    const work = { calls: 0 }
+    const s = scanHeaders(lines.flatMap(([name, entries]) => [name, countedValue(entries, work)]))
+    const counted = lines.filter(([name]) => /^(x-forwarded-for|via)$/i.test(name)).length
+    assert.ok(work.calls <= 2 * MAX_HOPS + counted, `${work.calls} calls for ${counted} lines`)
+    assert.ok(proxyHops(s) <= MAX_HOPS)
+  }), { numRuns: 300 })
+})
+
+test('property: any raw headers, however hostile, scan without throwing to a probe or bounded counts', () => {
+  const name = fc.oneof(
+    fc.constantFrom('X-Forwarded-For', 'x-forwarded-for', 'Via', 'User-Agent', 'x-envoy-attempt-count', 'X-Request-Id', 'b3', 'traceparent',
+      'x-b3-traceid', 'x-forwarded-client-cert', 'x-envoy-external-address', 'x-envoy-', 'x-', '', '__proto__', 'constructor'),
+    fc.string({ unit: 'binary', maxLength: 30 })
+  )
+  fc.assert(fc.property(fc.array(fc.tuple(name, hostileValue), { maxLength: 60 }), (lines) => {
+    const s = scanHeaders(lines.flat())
+    if (s === PROBE) return
+    assert.ok(s >= 0 && proxyHops(s) <= MAX_HOPS && meshHops(s) <= 2)
+    const d = describeScan(s)
+    assert.equal(d.total_hops, d.proxy_hops + d.mesh_hops)
+  }), { numRuns: 1000 })
 })

@@ -7,6 +7,7 @@ import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
 import { DEFAULTS, type ServerConfig } from '../src/shared/config.js'
 import { serve, type Running } from '../src/main/serve.js'
 
@@ -252,3 +253,12 @@ function parseResponses (raw: Buffer, head: boolean, ended: boolean): RawRespons
     at = bodyEnd
   }
 }
+
+/** Values a hostile client puts in a query: junk bytes, numbers JavaScript reads oddly, long lists. */
+export const hostileValue: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.constantFrom('1e309', '-1e309', 'NaN', '-1', '-0', 'Infinity', '0x10', '1_000', '٣', '１２', '9'.repeat(400), '.', '', ',', ':', '%', '%00', '%E0%A4%A', '\u0000', '1ms:', ':5', '1:2:3', '200:100,300:0.000001'),
+  fc.array(fc.oneof(fc.double().map(String), fc.integer().map(String), fc.string({ maxLength: 6 })), { maxLength: 400 }).map((a) => a.join(',')),
+  fc.array(fc.tuple(fc.oneof(fc.double().map(String), fc.constantFrom('1ms', '250us', '503', 'x')), fc.oneof(fc.double().map(String), fc.nat(200).map(String))), { maxLength: 100 })
+    .map((a) => a.map(([v, w]) => `${v}:${w}`).join(','))
+)

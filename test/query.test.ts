@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { ApiError } from '../src/shared/errors.js'
 import { parseDurationUs } from '../src/shared/duration.js'
 import { pick, RootQueryParser, type RootSpec } from '../src/main/query.js'
+import { hostileValue } from './helpers.js'
 
 const parser = new RootQueryParser(20_000, 10_000_000)
 const spec = (q: string): RootSpec => {
@@ -48,4 +49,30 @@ test('property: the parser never throws, and answers a spec or an ApiError', () 
     const r = new RootQueryParser(20_000, 10_000_000).parse('/?' + q)
     assert.ok(r instanceof ApiError || (typeof r.delay.fallback === 'number' && typeof r.status.fallback === 'number'))
   }), { numRuns: 500 })
+})
+
+test('property: any delay and status value gives a spec within the limits or one of the documented 400s', () => {
+  const codes = new Set(['INVALID_DELAY', 'DELAY_TOO_LARGE', 'INVALID_STATUS', 'INVALID_WEIGHTS', 'INVALID_QUERY'])
+  const p = new RootQueryParser(20_000, 10_000_000)
+  fc.assert(fc.property(hostileValue, hostileValue, fc.boolean(), (delay, status, encode) => {
+    const e = (v: string): string => encode ? encodeURIComponent(v) : v.replace(/[&#]/g, '')
+    const r = p.parse(`/?delay=${e(delay)}&status=${e(status)}`)
+    if (r instanceof ApiError) {
+      assert.ok(codes.has(r.code), r.code)
+      assert.equal(r.status, 400)
+      return
+    }
+    for (const [c, min, max] of [[r.delay, 0, 10_000_000], [r.status, 200, 599]] as const) {
+      assert.ok(c.values.length <= 32 && c.values.length === c.upTo.length)
+      for (const v of [...c.values, c.fallback]) assert.ok(Number.isInteger(v) && v >= min && v <= max, String(v))
+      c.upTo.forEach((u, i) => assert.ok(u > (i === 0 ? 0 : c.upTo[i - 1] as number) && u <= 100 + 1e-9))
+    }
+  }), { numRuns: 1000 })
+})
+
+test('property: parseDurationUs gives a whole, finite, non-negative µs count or undefined', () => {
+  fc.assert(fc.property(hostileValue, fc.constantFrom('us', 'ms', 's') as fc.Arbitrary<'us' | 'ms' | 's'>, (text, unit) => {
+    const us = parseDurationUs(text, unit)
+    assert.ok(us === undefined || (Number.isSafeInteger(us) && us >= 0), String(us))
+  }), { numRuns: 1000 })
 })

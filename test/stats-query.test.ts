@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
 import { ApiError } from '../src/shared/errors.js'
 import { parsePercentiles, parseStatsQuery, parseWindow, percentileKey } from '../src/main/stats-query.js'
+import { hostileValue } from './helpers.js'
 
 const code = (r: unknown): string | undefined => (r instanceof ApiError ? r.code : undefined)
 
@@ -38,4 +40,19 @@ test('the whole query: defaults, a window alone asks for the usual percentiles, 
   assert.equal(code(parseStatsQuery('/stats/histogram?format=csv', 10)), 'INVALID_FORMAT')
   assert.equal(code(parseStatsQuery('/stats?window=30', 10)), 'INVALID_WINDOW')
   assert.equal(code(parseStatsQuery('/stats?percentiles=200', 10)), 'INVALID_PERCENTILES')
+})
+
+test('property: the /stats query never throws; it parses within the limits or answers a documented 400', () => {
+  fc.assert(fc.property(hostileValue, hostileValue, hostileValue, fc.integer({ min: 1, max: 120 }), (p, w, f, seconds) => {
+    const ps = parsePercentiles(p)
+    if (ps instanceof ApiError) assert.equal(ps.code, 'INVALID_PERCENTILES')
+    else assert.ok(ps.length >= 1 && ps.length <= 32 && new Set(ps).size === ps.length && ps.every((x) => x > 0 && x <= 100))
+    const win = parseWindow(w, seconds)
+    if (win instanceof ApiError) assert.equal(win.code, 'INVALID_WINDOW')
+    else assert.ok(win === 'lifetime' || (Number.isInteger(win) && win >= 1 && win <= seconds))
+    const q = parseStatsQuery(`/stats?percentiles=${encodeURIComponent(p)}&window=${encodeURIComponent(w)}&format=${encodeURIComponent(f)}`, seconds)
+    if (q instanceof ApiError) assert.ok(['INVALID_PERCENTILES', 'INVALID_WINDOW', 'INVALID_FORMAT'].includes(q.code))
+    const raw = parseStatsQuery(`/stats?${p}&${w}`, seconds)
+    assert.ok(raw instanceof ApiError || raw.range === 'lifetime' || typeof raw.range === 'number')
+  }), { numRuns: 1000 })
 })
