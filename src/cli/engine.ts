@@ -48,7 +48,7 @@ class Slot {
   }
 
   onData (chunk: Buffer): boolean {
-    this.run.rec.bytes += chunk.length
+    if (this.measured) this.run.rec.bytes += chunk.length
     return true
   }
 
@@ -80,6 +80,8 @@ export class LoadRun {
   readonly plannedEnd: number | undefined
   readonly done: Promise<void>
   connectionsOpened = 0
+  /** Answers to warm-up requests (not measured). */
+  warmupResponses = 0
   lastEnd = 0
   /** Measured requests still in flight when a stopped run was cut short: neither answered nor failed. */
   cancelled = 0
@@ -208,6 +210,8 @@ export class LoadRun {
       const sentUs = Math.round((end - slot.sent) * 1000)
       this.rec.record(slot.status, this.open ? Math.round((end - slot.due) * 1000) : sentUs, sentUs, slot.serverUs)
       this.lastEnd = end
+    } else {
+      this.warmupResponses++
     }
     this.#after(slot, end)
   }

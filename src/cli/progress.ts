@@ -29,9 +29,10 @@ export class Progress {
     const run = this.#run
     const now = performance.now()
     const rec = run.rec
-    const rate = ((rec.responses - this.#lastResponses) * 1000) / Math.max(now - this.#lastAt, 1)
+    const answered = rec.responses + run.warmupResponses
+    const rate = ((answered - this.#lastResponses) * 1000) / Math.max(now - this.#lastAt, 1)
     this.#lastAt = now
-    this.#lastResponses = rec.responses
+    this.#lastResponses = answered
     const p99 = rec.e2e.count === 0 ? null : (valuesAt(rec.e2e.h, [99])['99'] ?? null)
     const warming = now < run.measureStart
     const figures = `${fmtInt(rate)} req/s  p99 ${fmtMs(p99 === null ? null : p99 / 1000)} ms  ${fmtInt(rec.responses)} answered  ${fmtInt(rec.errorCount)} errors`
