@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { decode, encode, newHistogram } from '../src/cli/hdr.js'
 import { mergeHistograms } from '../src/cli/merge.js'
 import { valuesAt } from '../src/worker/histograms.js'
-import { exactQuantile, runCli, startServer } from './helpers.js'
+import { exactQuantile, getJson, load, runCli, startServer } from './helpers.js'
 
 const tmp = (name: string): string => join(tmpdir(), `podmeter-${process.pid}-${name}`)
 const PERCENTILES = [0.1, 1, 10, 25, 50, 75, 90, 99, 99.9, 99.99, 100]
@@ -76,4 +76,39 @@ test('an unreadable source stops the merge with exit 1', async () => {
   const down = await runCli(['merge', '--timeout', '1s', 'http://127.0.0.1:1/'])
   assert.equal(down.code, 1)
   assert.match(down.stderr, /http:\/\/127\.0\.0\.1:1\/stats\/histogram: .*ECONNREFUSED|connect/)
+})
+
+test('podmeter merge of two real servers = the histogram of all their samples', async () => {
+  const [a, b] = await Promise.all([startServer({ delayUs: 0 }), startServer({ delayUs: 0 })])
+  try {
+    await Promise.all([load(`${a.url}/?delay=1ms:70,3ms:30`, 700, 10), load(`${b.url}/?delay=20ms`, 300, 20)])
+    const out = tmp('merged-servers.json')
+    const r = await runCli(['merge', '-p', '50,69,71,99', a.url, `${b.url}/stats/histogram`, '-o', out])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /merged \(2\)\s+1,000\s/)
+    const doc = JSON.parse(await readFile(out, 'utf8'))
+    const [sa, sb] = await Promise.all([getJson(`${a.url}/stats`), getJson(`${b.url}/stats`)])
+    assert.equal(doc.latency_ms.count, sa.samples + sb.samples)
+    assert.equal(doc.latency_ms.count, 1000)
+    assert.equal(doc.latency_ms.min, Math.min(sa.min_latency_ms, sb.min_latency_ms), 'exact min from the replicas')
+    assert.equal(doc.latency_ms.max, Math.max(sa.max_latency_ms, sb.max_latency_ms), 'exact max from the replicas')
+    // Bucket by bucket, the sum equals what the two servers list of their own samples.
+    const union = new Map<number, number>()
+    for (const url of [a.url, b.url]) {
+      const h = await getJson(`${url}/stats/histogram`)
+      for (const row of h.distribution as Array<{ from_us: number, count: number }>) union.set(row.from_us, (union.get(row.from_us) ?? 0) + row.count)
+    }
+    const merged = decode(doc.hdr, 'merged')
+    const buckets = new Map<number, number>()
+    for (let i = 0; i < merged.countsArrayLength; i++) {
+      const c = merged.getCountAtIndex(i)
+      if (c > 0) buckets.set(merged.lowestEquivalentValue(merged.valueFromIndex(i)), c)
+    }
+    assert.deepEqual([...buckets].sort((x, y) => x[0] - y[0]), [...union].sort((x, y) => x[0] - y[0]))
+    // 700 fast samples and 300 slow ones: p69 is a fast one, p71 a slow one. An average of p50s would be neither.
+    assert.ok(doc.latency_ms.percentiles['69'] <= sa.max_latency_ms, `p69 ${doc.latency_ms.percentiles['69']}`)
+    assert.ok(doc.latency_ms.percentiles['71'] >= sb.min_latency_ms, `p71 ${doc.latency_ms.percentiles['71']}`)
+  } finally {
+    await Promise.all([a.shutdown(), b.shutdown()])
+  }
 })

@@ -28,7 +28,16 @@ export const MERGE_SPEC: CommandSpec = {
 
 export const MERGE_KIND = 'podmeter-merge-result'
 
-export interface Source { source: string, histogram: JsHistogram }
+/** Exact count, sum, min and max in µs where the source gives them (a replica's /stats/histogram does). */
+interface Exact { sum: number, min: number, max: number }
+
+export interface Source { source: string, histogram: JsHistogram, exact?: Exact }
+
+function exactOf (doc: { count?: unknown, min_us?: unknown, max_us?: unknown, mean_us?: unknown }): Exact | undefined {
+  const { count, min_us: min, max_us: max, mean_us: mean } = doc
+  if (typeof count !== 'number' || count === 0 || typeof min !== 'number' || typeof max !== 'number' || typeof mean !== 'number') return undefined
+  return { sum: mean * count, min, max }
+}
 
 /** The histogram URL of a replica: its /stats/histogram unless the URL names a path. */
 export function histogramUrl (url: URL): string {
@@ -37,7 +46,7 @@ export function histogramUrl (url: URL): string {
 
 async function fromUrl (url: URL, timeoutMs: number): Promise<Source> {
   const href = histogramUrl(url)
-  let doc: { hdr?: unknown }
+  let doc: { hdr?: unknown, count?: unknown }
   try {
     const res = await request(href, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
     const text = await res.body.text()
@@ -47,17 +56,22 @@ async function fromUrl (url: URL, timeoutMs: number): Promise<Source> {
     throw new Error(`${href}: ${(err as Error).message}`)
   }
   if (typeof doc?.hdr !== 'string') throw new Error(`${href}: no "hdr" field (is it a PodMeter with GET /stats/histogram?)`)
-  return { source: href, histogram: decode(doc.hdr, href) }
+  return withExact({ source: href, histogram: decode(doc.hdr, href) }, doc)
+}
+
+function withExact (s: Source, doc: { count?: unknown }): Source {
+  const exact = doc.count === s.histogram.totalCount ? exactOf(doc) : undefined
+  return exact === undefined ? s : { ...s, exact }
 }
 
 async function fromFile (file: string, name: LatencyName): Promise<Source> {
-  let doc: { kind?: unknown, hdr?: unknown, histograms?: Record<string, unknown> }
+  let doc: { kind?: unknown, hdr?: unknown, count?: unknown, histograms?: Record<string, unknown> }
   try {
     doc = JSON.parse(await readFile(file, 'utf8'))
   } catch (err) {
     throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
   }
-  if (typeof doc?.hdr === 'string') return { source: file, histogram: decode(doc.hdr, file) }
+  if (typeof doc?.hdr === 'string') return withExact({ source: file, histogram: decode(doc.hdr, file) }, doc)
   if (doc?.kind === RESULT_KIND) {
     const text = doc.histograms?.[name]
     if (typeof text !== 'string') throw new Error(`${file}: this load result has no ${name} histogram`)
@@ -99,8 +113,12 @@ export async function mergeCommand (argv: string[]): Promise<number> {
     return 1
   }
   const merged = mergeHistograms(read.map((s) => s.histogram))
-  const summary = summarize(merged, percentiles)
-  process.stdout.write(describeMerge(read.map((s) => ({ source: s.source, summary: summarize(s.histogram, percentiles) })), summary, percentiles) + '\n')
+  // Exact min, max and mean only when every source gave them; else HDR's, within 0.1 %.
+  const exact = read.every((s) => s.exact !== undefined || s.histogram.totalCount === 0)
+    ? read.reduce<Exact | undefined>((a, s) => s.exact === undefined ? a : a === undefined ? s.exact : { sum: a.sum + s.exact.sum, min: Math.min(a.min, s.exact.min), max: Math.max(a.max, s.exact.max) }, undefined)
+    : undefined
+  const summary = summarize(merged, percentiles, exact)
+  process.stdout.write(describeMerge(read.map((s) => ({ source: s.source, summary: summarize(s.histogram, percentiles, s.exact) })), summary, percentiles) + '\n')
   const output = r.string('output')
   if (output !== undefined) {
     const doc = { kind: MERGE_KIND, version: 1, sources: read.map((s) => ({ source: s.source, count: s.histogram.totalCount })), latency_ms: summary, hdr: encode(merged) }
