@@ -41,8 +41,10 @@ export function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
 }
 
-export function htmlTable (header: Cell[], rows: Cell[][]): string {
-  const cell = (c: Cell, tag: string, i: number): string => `<${tag}${i === 0 ? '' : ' class="num"'}>${escapeHtml(c === null || c === undefined ? '–' : String(c))}</${tag}>`
+/** An HTML table: the first column and those in `text` are text, the others numbers (right-aligned). */
+export function htmlTable (header: Cell[], rows: Cell[][], text: ReadonlySet<number> = new Set()): string {
+  const cls = (i: number): string => (i === 0 ? '' : text.has(i) ? ' class="text"' : ' class="num"')
+  const cell = (c: Cell, tag: string, i: number): string => `<${tag}${cls(i)}>${escapeHtml(c === null || c === undefined ? '–' : String(c))}</${tag}>`
   return [
     '<table>',
     `<thead><tr>${header.map((c, i) => cell(c, 'th', i)).join('')}</tr></thead>`,

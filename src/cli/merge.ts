@@ -41,7 +41,10 @@ function exactOf (doc: { count?: unknown, min_us?: unknown, max_us?: unknown, me
 
 /** The histogram URL of a replica: its /stats/histogram unless the URL names a path. */
 export function histogramUrl (url: URL): string {
-  return url.pathname === '/' || url.pathname === '' ? new URL('/stats/histogram', url).href : url.href
+  if (url.pathname !== '/' && url.pathname !== '') return url.href
+  const h = new URL('/stats/histogram', url)
+  h.search = url.search
+  return h.href
 }
 
 async function fromUrl (url: URL, timeoutMs: number): Promise<Source> {

@@ -24,12 +24,15 @@ function curvePercentiles (maxCount: number): number[] {
   return out
 }
 
-/** Log-spaced bucket edges, 20 a decade, covering [low, high] µs. */
+/** Log-spaced bucket edges, 10 a decade, on whole µs (the samples are whole µs), covering [low, high]. */
 function logEdges (low: number, high: number): number[] {
-  const from = Math.floor(Math.log10(Math.max(low, 1)) * 20)
-  const to = Math.ceil(Math.log10(Math.max(high, 2)) * 20) + 1
+  const from = Math.floor(Math.log10(Math.max(low, 1)) * 10)
+  const to = Math.ceil(Math.log10(Math.max(high, 2)) * 10) + 1
   const edges: number[] = []
-  for (let k = from; k <= to; k++) edges.push(10 ** (k / 20))
+  for (let k = from; k <= to; k++) {
+    const e = Math.round(10 ** (k / 10))
+    if (edges.length === 0 || e > (edges[edges.length - 1] as number)) edges.push(e)
+  }
   return edges
 }
 
@@ -68,7 +71,8 @@ const CHARTS = `
 const D = JSON.parse(document.getElementById('data').textContent)
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b']
 const width = () => Math.min(980, document.body.clientWidth - 32)
-const pct = (x) => { const p = 100 * (1 - 1 / x); return (p >= 99 ? p.toPrecision(Math.max(3, Math.ceil(Math.log10(x)) + 1)) : p.toFixed(0)) + '%' }
+const pct = (x) => { if (!(x >= 1)) return ''; const p = 100 * (1 - 1 / x); return (p >= 99 ? p.toFixed(Math.max(0, Math.round(Math.log10(x)) - 2)) : p.toFixed(0)) + '%' }
+const nines = (u) => { const out = [2]; for (let x = 10; x <= u.scales.x.max * 1.0001; x *= 10) out.push(x); return out }
 const ms = (u, v) => (v == null ? '–' : v.toFixed(3) + ' ms')
 const curves = [{ label: 'percentile', value: (u, v) => (v == null ? '' : pct(v)) }]
 const curveData = [D.x]
@@ -81,7 +85,7 @@ D.targets.forEach((t, i) => {
 new uPlot({
   title: 'Latency by percentile (log axes)', width: width(), height: 380,
   scales: { x: { time: false, distr: 3 }, y: { distr: 3 } },
-  axes: [{ label: 'percentile', values: (u, vals) => vals.map(pct) }, { label: 'ms', size: 70 }],
+  axes: [{ label: 'percentile', splits: nines, values: (u, vals) => vals.map(pct) }, { label: 'ms', size: 70 }],
   series: curves
 }, curveData, document.getElementById('curves'))
 if (D.bucketsMs.length > 0) {
@@ -105,6 +109,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 16px; color: #222; }
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
+td.text, th.text { white-space: normal; min-width: 16em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: #555; max-width: 980px; }
 `
@@ -124,7 +129,7 @@ export function htmlReport (c: Comparison, rows: Row[], _percentiles: readonly n
 <p class="note">Made by <code>podmeter compare</code> on ${escapeHtml(c.created_at)}. The first target is the baseline. Overhead is end to end minus the server's own time (its Server-Timing header): the network and proxies in between.</p>
 <ul>${targets.join('')}</ul>
 <h2>Figures (median of rounds, min–max), latency in ms</h2>
-${htmlTable(header, cells)}
+${htmlTable(header, cells, new Set(header.map((h, i) => (String(h).startsWith('verdict') ? i : -1))))}
 <p class="note">Verdict: a difference counts only when the medians differ by more than both targets' spreads (max − min of their rounds) added together; under ${MIN_ROUNDS} rounds a side the noise is unknown and there is no verdict.</p>
 <h2>Percentile curves</h2>
 <div id="curves"></div>
