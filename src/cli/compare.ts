@@ -28,7 +28,10 @@ export const COMPARE_SPEC: CommandSpec = {
     { name: 'html', value: 'FILE', help: 'write a self-contained HTML report with charts' },
     { name: 'output', short: 'o', value: 'FILE', help: 'write every round\'s result as JSON (compare can read it back)' },
     { name: 'quiet', short: 'q', help: 'no progress on stderr' },
-    ...LOAD_OPTIONS.filter((o) => !OWN_OPTIONS.has(o.name))
+    ...LOAD_OPTIONS.filter((o) => !OWN_OPTIONS.has(o.name)).map((o) =>
+      o.name === 'duration'
+        ? { ...o, help: 'each round sends measured requests for TIME (default 5s)' }
+        : o.name === 'warmup' ? { ...o, help: 'each round starts with unmeasured load for TIME (default 1s)' } : o)
   ],
   notes: [
     'Each round of a live comparison is one load run (default -d 5s after --warmup 1s) with the load options given. After each run the target\'s /stats is read for its memory and mesh mode.',
