@@ -3,10 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULTS, type ServerConfig } from '../src/shared/config.js'
@@ -195,85 +193,4 @@ export async function freePort (): Promise<number> {
   const { port } = server.address() as AddressInfo
   await new Promise((resolve) => server.close(resolve))
   return port
-}
-
-export interface Hop { port: number, close: () => Promise<void> }
-
-/** A TCP proxy to 127.0.0.1:`target` that holds every chunk from the client for `delayMs` (never less) before passing it on. */
-export async function delayProxy (target: number, delayMs: number): Promise<Hop> {
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1')
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy() })
-    }
-    client.on('data', (chunk: Buffer) => {
-      if (delayMs === 0) upstream.write(chunk)
-      else setTimeout(() => { if (!upstream.destroyed) upstream.write(chunk) }, delayMs)
-    })
-    upstream.pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    }
-  }
-}
-
-/**
- * A real nginx as a child process (never a daemon), listening on 127.0.0.1,
- * with one location per upstream: `/NAME/…` is proxied to 127.0.0.1:PORT/…
- * over kept-alive upstream connections.
- */
-export async function startNginx (upstreams: Record<string, number>): Promise<Hop> {
-  const dir = await mkdtemp(join(tmpdir(), 'podmeter-nginx-'))
-  const port = await freePort()
-  const blocks = Object.entries(upstreams).map(([name, up]) => `
-    upstream ${name} { server 127.0.0.1:${up}; keepalive 16; }`).join('')
-  const locations = Object.keys(upstreams).map((name) => `
-      location /${name}/ { proxy_pass http://${name}/; proxy_http_version 1.1; proxy_set_header Connection ""; }`).join('')
-  await writeFile(join(dir, 'nginx.conf'), `
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  ${blocks}
-  server {
-    listen 127.0.0.1:${port};
-    ${locations}
-  }
-}
-`)
-  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let err = ''
-  child.stderr.on('data', (c: Buffer) => { err += c.toString() })
-  const exited = once(child, 'exit')
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${err}`)
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
-      s.on('error', () => resolve(false))
-    })
-    if (up) break
-    if (i > 100) { child.kill('SIGKILL'); throw new Error(`nginx did not listen on ${port}: ${err}`) }
-    await sleep(50)
-  }
-  return {
-    port,
-    close: async () => {
-      if (child.exitCode === null) { child.kill('SIGTERM'); await exited }
-      await rm(dir, { recursive: true, force: true })
-    }
-  }
 }

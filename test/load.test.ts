@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import type { Running } from '../src/main/serve.js'
 import type { LoadResult } from '../src/cli/result.js'
 import { decode } from '../src/cli/hdr.js'
-import { delayProxy, freePort, getJson, request, runCli, sleep, startCli, startNginx, startServer } from './helpers.js'
+import { freePort, getJson, request, runCli, sleep, startCli, startServer } from './helpers.js'
+import { delayProxy, type Proxy, startNginx } from './proxies.js'
 
 const tmp = (name: string): string => join(tmpdir(), `podmeter-${process.pid}-${name}`)
 
@@ -112,11 +113,12 @@ describe('through a real nginx', () => {
     const pm = await startServer({ delayUs: 0 })
     const direct = await delayProxy(pm.port, 0)
     const delayed = await delayProxy(pm.port, 10)
-    const nginx = await startNginx({ fast: direct.port, slow: delayed.port })
+    const nginx: Proxy[] = []
     try {
-      const base = `http://127.0.0.1:${nginx.port}`
-      const fast = await load(['-n', '150', '-c', '2', '--no-stats', `${base}/fast/?delay=0`])
-      const slow = await load(['-n', '150', '-c', '2', '--no-stats', `${base}/slow/?delay=0`])
+      nginx.push(await startNginx(`127.0.0.1:${direct.port}`, 'plain'), await startNginx(`127.0.0.1:${delayed.port}`, 'plain'))
+      const [fastNginx, slowNginx] = nginx as [Proxy, Proxy]
+      const fast = await load(['-n', '150', '-c', '2', '--no-stats', `${fastNginx.url}/?delay=0`])
+      const slow = await load(['-n', '150', '-c', '2', '--no-stats', `${slowNginx.url}/?delay=0`])
       for (const r of [fast, slow]) {
         assert.equal(r.responses, 150)
         assert.equal(r.status_codes['200'], 150)
@@ -128,7 +130,7 @@ describe('through a real nginx', () => {
       assert.ok(grown < 40, `overhead grew by ${grown} ms: about the 10 ms hop`)
       assert.ok(Math.abs(p50(slow, 'server') - p50(fast, 'server')) < 2, `server time unchanged: ${p50(fast, 'server')} → ${p50(slow, 'server')} ms`)
     } finally {
-      await nginx.close()
+      await Promise.all(nginx.map(async (p) => await p.stop()))
       await direct.close()
       await delayed.close()
       await pm.shutdown()
