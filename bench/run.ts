@@ -298,10 +298,14 @@ async function metrics (): Promise<void> {
 
 interface ClientRun { rps: number, p50ms: number, p99ms: number }
 
+// Each client run is a fresh process: both node clients warm their JIT for
+// this long, unmeasured, so the figures are steady state (wrk needs none).
+const WARMUP_SECONDS = 1
+
 /** `podmeter load` on CLIENT_CPU, closed loop: its rate from its own result file. */
 async function podmeterLoad (url: string, seconds: number, connections: number): Promise<ClientRun> {
   const file = join(os.tmpdir(), `podmeter-bench-${process.pid}.json`)
-  await pinnedClient(process.execPath, ['dist/src/main/cli.js', 'load', '-q', '--no-stats', '-c', String(connections), '-d', `${seconds}s`, '-o', file, url])
+  await pinnedClient(process.execPath, ['dist/src/main/cli.js', 'load', '-q', '--no-stats', '-c', String(connections), '--warmup', `${WARMUP_SECONDS}s`, '-d', `${seconds}s`, '-o', file, url])
   const r = JSON.parse(readFileSync(file, 'utf8')) as { rate: number, latency_ms: { e2e: { percentiles: Record<string, number> } } }
   rmSync(file, { force: true })
   return { rps: r.rate, p50ms: r.latency_ms.e2e.percentiles['50'] ?? Number.NaN, p99ms: r.latency_ms.e2e.percentiles['99'] ?? Number.NaN }
@@ -309,8 +313,10 @@ async function podmeterLoad (url: string, seconds: number, connections: number):
 
 /** autocannon on CLIENT_CPU: answers over its duration, from its JSON. */
 async function autocannon (url: string, seconds: number, connections: number): Promise<ClientRun> {
-  const out = await pinnedClient(process.execPath, ['node_modules/autocannon/autocannon.js', '-j', '-c', String(connections), '-d', String(seconds), url])
-  const r = JSON.parse(out) as { duration: number, requests: { total: number }, latency: { p50: number, p99: number } }
+  const out = await pinnedClient(process.execPath, ['node_modules/autocannon/autocannon.js', '-j', '-c', String(connections), '-W', '[', '-c', String(connections), '-d', String(WARMUP_SECONDS), ']', '-d', String(seconds), url])
+  // With a warm-up autocannon prints two JSON lines: the warm-up's, then the measured run's.
+  const last = out.trim().split('\n').at(-1) ?? ''
+  const r = JSON.parse(last) as { duration: number, requests: { total: number }, latency: { p50: number, p99: number } }
   return { rps: r.requests.total / r.duration, p50ms: r.latency.p50, p99ms: r.latency.p99 }
 }
 
@@ -326,7 +332,6 @@ async function clients (): Promise<void> {
       autocannon,
       wrk: async (u, s, c) => await wrk(u, s, c)
     }
-    for (const run of Object.values(tools)) await run(url, 1, connections)
     const runs: Record<string, ClientRun[]> = Object.fromEntries(Object.keys(tools).map((k) => [k, []]))
     const ratios: number[] = []
     const names = Object.keys(tools)
