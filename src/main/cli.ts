@@ -53,7 +53,6 @@ async function main (argv: string[]): Promise<number> {
     return help ? 0 : 2
   }
   const running = await serve(config)
-  process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s)\n`)
   const stop = (signal: string): void => {
     // Kubernetes sends SIGTERM and may still route requests here for a few
     // seconds; Ctrl-C (SIGINT) means now.
@@ -63,6 +62,9 @@ async function main (argv: string[]): Promise<number> {
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
+  // Only now: whoever waits for this line may signal at once, and a signal
+  // before the handlers are in would kill the process outright.
+  process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s)\n`)
   return -1
 }
 
