@@ -72,7 +72,8 @@ export interface Child { child: ChildProcess, url: string, output: () => string,
 export async function startCli (args: string[] = [], env: Record<string, string> = {}): Promise<Child> {
   const child = spawn(process.execPath, [CLI, ...args, '--host', '127.0.0.1', '--port', '0'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // No Kubernetes drain delay on SIGTERM unless a test asks for one (a flag wins).
+    env: { ...process.env, SHUTDOWN_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

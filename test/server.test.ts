@@ -156,7 +156,7 @@ describe('GET / and /stats', () => {
 
 describe('shutdown', () => {
   test('SIGTERM with requests in flight: none fails, connections close, exit 0', async () => {
-    const pm = await startCli(['serve', '--delay-ms', '300', '--shutdown-delay-ms', '0'])
+    const pm = await startCli(['serve', '--delay-ms', '300'])
     const agent = new http.Agent({ keepAlive: true, maxSockets: 20 })
     // Warm the keep-alive connections, then start 20 slow requests.
     await Promise.all(Array.from({ length: 20 }, async () => await request(`${pm.url}/?delay=0`, { agent })))

@@ -1,0 +1,141 @@
+// `npm run bench:soak`: PodMeter at a steady rate for SOAK_SECONDS (default
+// 600), with /stats polled twice a second all along. Every 10 s it samples
+// the server's RSS and heap, the event loop's delay p99 over those 10 s (from
+// /metrics: prom-client restarts its histogram at each scrape) and the /stats
+// latencies the poller saw, then prints one table row; at the end, whether
+// they stayed flat. The load is `podmeter load --qps` (open loop, a fixed
+// timetable, as wrk2), the server pinned to BENCH_SERVER_CPU and the client to
+// BENCH_CLIENT_CPU.
+//
+//   SOAK_SECONDS   how long (default 600)
+//   SOAK_RATE      requests per second (default 5000)
+//   SOAK_CONNECTIONS  the load's connections (default 32)
+
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { getJson, have, pinnedClient, podmeterArgs, quantile, RawClient, ROOT, sleep, startPinned } from './lib.js'
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 600)
+const RATE = Number(process.env.SOAK_RATE ?? 5000)
+const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 32)
+const EVERY_S = 10
+const POLL_MS = 500
+
+interface Sample {
+  t: number
+  rps: number
+  rssMiB: number
+  heapMiB: number
+  loopP99Ms: number
+  statsP50Ms: number
+  statsP99Ms: number
+  statsMaxMs: number
+  polls: number
+  dropped: number
+}
+
+function rssMiB (pid: number | undefined): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))?.[1]) / 1024
+}
+
+function metric (text: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+}
+
+const f = (n: number, d = 2): string => Number.isFinite(n) ? n.toFixed(d) : 'n/a'
+
+async function main (): Promise<void> {
+  if (!have('taskset')) {
+    process.stderr.write('bench:soak needs taskset (apt-get install util-linux)\n')
+    process.exit(2)
+  }
+  process.stderr.write(`soak: ${SECONDS} s at ${RATE} req/s over ${CONNECTIONS} connections, /stats every ${POLL_MS} ms, a row every ${EVERY_S} s\n`)
+  const pm = await startPinned(podmeterArgs(0, ['--delay-ms', '0']))
+  const base = `http://127.0.0.1:${pm.port}`
+  const out = join(os.tmpdir(), `podmeter-soak-${process.pid}.json`)
+  const samples: Sample[] = []
+  try {
+    const poller = await RawClient.connect(pm.port)
+    const scraper = await RawClient.connect(pm.port)
+    await scraper.get('/metrics') // starts prom-client's event-loop histogram
+    const load = pinnedClient(process.execPath, ['dist/src/main/cli.js', 'load', '-q', '--no-stats', '--qps', String(RATE), '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '-o', out, `${base}/?delay=0`])
+    let loading = true
+    void load.finally(() => { loading = false })
+
+    const start = performance.now()
+    let statsMs: number[] = []
+    let last = { at: start, requests: 0, dropped: 0 }
+    let nextRow = start + EVERY_S * 1000
+    let nextPoll = start
+    process.stdout.write('| t s | req/s | RSS MiB | heap MiB | loop delay p99 ms | /stats p50 ms | /stats p99 ms | /stats max ms | polls | samples dropped |\n|---|---|---|---|---|---|---|---|---|---|\n')
+    while (loading) {
+      await sleep(Math.max(0, Math.min(nextPoll, nextRow) - performance.now()))
+      const now = performance.now()
+      if (now >= nextPoll) {
+        const r = await poller.get('/stats')
+        statsMs.push(r.ms)
+        nextPoll += POLL_MS
+      }
+      if (now >= nextRow && loading) {
+        const s = JSON.parse((await poller.get('/stats')).body) as { requests: number, samples_dropped: number, memory_heap_mb: number }
+        const m = (await scraper.get('/metrics')).body
+        const at = performance.now()
+        const row: Sample = {
+          t: Math.round((at - start) / 1000),
+          rps: (s.requests - last.requests) / ((at - last.at) / 1000),
+          rssMiB: rssMiB(pm.child.pid),
+          heapMiB: s.memory_heap_mb,
+          loopP99Ms: metric(m, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+          statsP50Ms: quantile(statsMs, 0.5),
+          statsP99Ms: quantile(statsMs, 0.99),
+          statsMaxMs: Math.max(...statsMs),
+          polls: statsMs.length,
+          dropped: s.samples_dropped - last.dropped
+        }
+        samples.push(row)
+        process.stdout.write(`| ${row.t} | ${f(row.rps, 0)} | ${f(row.rssMiB, 1)} | ${f(row.heapMiB, 1)} | ${f(row.loopP99Ms)} | ${f(row.statsP50Ms, 3)} | ${f(row.statsP99Ms, 3)} | ${f(row.statsMaxMs, 3)} | ${row.polls} | ${row.dropped} |\n`)
+        last = { at, requests: s.requests, dropped: s.samples_dropped }
+        statsMs = []
+        nextRow += EVERY_S * 1000
+      }
+    }
+    await load
+    poller.close()
+    scraper.close()
+    const result = JSON.parse(readFileSync(out, 'utf8')) as { rate: number, errors: number, sent: number, responses: number, latency_ms: { e2e: { percentiles: Record<string, number> } } }
+    const final = await getJson(`${base}/stats`)
+    summarize(samples, result, final)
+  } finally {
+    rmSync(out, { force: true })
+    await pm.stop()
+  }
+}
+
+/** Flat: after the first row (start-up, JIT), RSS grows by at most 5 MiB and no row's p99 is above 3× their median. */
+function summarize (rows: Sample[], load: { rate: number, errors: number, sent: number, responses: number, latency_ms: { e2e: { percentiles: Record<string, number> } } }, final: Record<string, unknown>): void {
+  const steady = rows.slice(1)
+  const spread = (v: number[]): string => `${f(Math.min(...v))}–${f(Math.max(...v))}`
+  const rssGrowth = steady.length > 0 ? (steady.at(-1) as Sample).rssMiB - (steady[0] as Sample).rssMiB : Number.NaN
+  const within = (v: number[]): boolean => v.length === 0 || Math.max(...v) <= 3 * Math.max(quantile(v, 0.5), 0.05)
+  const flat = {
+    rss: Number.isFinite(rssGrowth) && rssGrowth <= 5,
+    loop: within(steady.map((r) => r.loopP99Ms)),
+    stats: within(steady.map((r) => r.statsP99Ms))
+  }
+  const lines = [
+    '',
+    `load: ${load.responses} of ${load.sent} answered, ${load.errors} failed, ${f(load.rate, 0)} req/s, end-to-end p99 ${f(load.latency_ms.e2e.percentiles['99'] ?? Number.NaN, 3)} ms; server requests ${String(final.requests)}, samples dropped ${String(final.samples_dropped)}`,
+    `RSS after the first row: ${f(steady[0]?.rssMiB ?? Number.NaN, 1)} → ${f(steady.at(-1)?.rssMiB ?? Number.NaN, 1)} MiB (${f(rssGrowth, 1)}; flat means ≤ 5): ${flat.rss ? 'flat' : 'NOT FLAT'}`,
+    `event-loop delay p99 per row: ${spread(steady.map((r) => r.loopP99Ms))} ms (flat means no row above 3× the median): ${flat.loop ? 'flat' : 'NOT FLAT'}`,
+    `/stats p99 per row: ${spread(steady.map((r) => r.statsP99Ms))} ms: ${flat.stats ? 'flat' : 'NOT FLAT'}`
+  ]
+  process.stdout.write(lines.join('\n') + '\n')
+  const dir = join(ROOT, 'bench', 'results')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `soak-${new Date().toISOString().slice(0, 10)}-${os.hostname()}.json`)
+  writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), node: process.version, seconds: SECONDS, rate: RATE, connections: CONNECTIONS, rows, load, flat }, null, 2) + '\n')
+  process.stderr.write(`wrote ${file}\n`)
+}
+
+await main()
