@@ -75,6 +75,16 @@ export async function wrk (url: string, seconds: number, connections = 50, heade
   }
 }
 
+/** Runs a command pinned to CLIENT_CPU and returns its stdout. */
+export async function pinnedClient (command: string, args: string[]): Promise<string> {
+  const child = spawn('taskset', ['-c', CLIENT_CPU, command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  const [code] = await once(child, 'exit')
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${String(code)}: ${out}`)
+  return out
+}
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
 
 /** One GET over a kept-alive connection; resolves with the body and the client-side ms. */

@@ -12,6 +12,8 @@
 //   envoy-client   HAProxy as the client-side sidecar: x-request-id,
 //                  x-forwarded-proto, x-envoy-attempt-count
 //   envoy-server   nginx as the server-side sidecar: x-forwarded-client-cert
+//
+// delayProxy is a plain TCP hop of known delay, to put behind a real proxy.
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -193,4 +195,39 @@ export async function startChain (upstream: string, hops: Array<['nginx' | 'hapr
     throw err
   }
   return chain
+}
+
+export interface Hop { port: number, close: () => Promise<void> }
+
+/** A TCP proxy to 127.0.0.1:`target` that holds every chunk from the client for `delayMs` (never less) before passing it on. */
+export async function delayProxy (target: number, delayMs: number): Promise<Hop> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy() })
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (delayMs === 0) { upstream.write(chunk); return }
+      // Node's timers run on the event loop's cached ms clock and may fire up
+      // to a millisecond early: wait out the rest turn by turn.
+      const due = performance.now() + delayMs
+      const send = (): void => {
+        if (performance.now() < due) { setImmediate(send); return }
+        if (!upstream.destroyed) upstream.write(chunk)
+      }
+      setTimeout(send, delayMs)
+    })
+    upstream.pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }
 }

@@ -1,16 +1,46 @@
 #!/usr/bin/env node
-// `podmeter [serve] [options]`: the command line. `serve` is the default.
+// `podmeter [serve|load|compare|merge] [options]`: the command line. `serve`
+// is the default. The client commands are loaded only when asked for, so a
+// server never loads undici.
 
 import { loadConfig } from '../shared/config.js'
 import { ConfigError } from '../shared/errors.js'
 import { serve } from './serve.js'
 
+const USAGE = `usage: podmeter [serve] [options]      run the measured server (the default)
+       podmeter load [options] URL     drive load, measure end to end, server time and overhead
+       podmeter compare …              compare targets or result files, with a verdict against noise
+       podmeter merge URL…|FILE…       add the HDR histograms of replicas or runs exactly
+(podmeter COMMAND --help lists a command's options)`
+
+const CLIENT_COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  load: async () => (await import('../cli/load.js')).loadCommand,
+  compare: async () => (await import('../cli/compare.js')).compareCommand,
+  merge: async () => (await import('../cli/merge.js')).mergeCommand
+}
+
+async function client (command: string, args: string[]): Promise<number> {
+  const { HelpRequested, UsageError } = await import('../cli/args.js')
+  try {
+    return await (await (CLIENT_COMMANDS[command] as () => Promise<(argv: string[]) => Promise<number>>)())(args)
+  } catch (err) {
+    if (err instanceof HelpRequested) { process.stdout.write(err.message + '\n'); return 0 }
+    if (err instanceof UsageError) {
+      process.stderr.write(`podmeter ${command}: ${err.message}\n(podmeter ${command} --help lists the options)\n`)
+      return 2
+    }
+    throw err
+  }
+}
+
 async function main (argv: string[]): Promise<number> {
   const [first] = argv
   const command = first === undefined || first.startsWith('-') ? 'serve' : first
   const args = command === first ? argv.slice(1) : argv
+  if (command === 'help') { process.stdout.write(USAGE + '\n'); return 0 }
+  if (command in CLIENT_COMMANDS) return await client(command, args)
   if (command !== 'serve') {
-    process.stderr.write(`podmeter: unknown command ${JSON.stringify(command)}\nusage: podmeter [serve] [options]   (podmeter serve --help lists the options)\n`)
+    process.stderr.write(`podmeter: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
     return 2
   }
   let config
@@ -33,7 +63,12 @@ async function main (argv: string[]): Promise<number> {
   return -1
 }
 
-main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exitCode = code }, (err: Error) => {
+main(process.argv.slice(2)).then((code) => {
+  if (code < 0) return
+  process.exitCode = code
+  // A client command is done: leave now rather than wait for idle sockets' timers.
+  if (process.argv[2] !== undefined && process.argv[2] in CLIENT_COMMANDS) setImmediate(() => process.exit(code))
+}, (err: Error) => {
   process.stderr.write(`podmeter: ${err.message}\n`)
   process.exitCode = 1
 })

@@ -1,0 +1,125 @@
+// `podmeter compare`: two or more targets side by side, live or from result
+// files, with the median of each figure across rounds, its spread, and a
+// verdict that says "no significant difference" when the difference is
+// within the run-to-run noise (see verdict.ts for the rule).
+//
+// Live, rounds interleave the targets (A B A B …) so that drift of the
+// machine or the cluster hits every target alike.
+
+import { writeFile } from 'node:fs/promises'
+import { type CommandSpec, parseArgs, parsePercentiles, Reader, UsageError } from './args.js'
+import { buildRows, COMPARISON_KIND, COMPARISON_VERSION, type Comparison, readComparison, type Row, tableOf, type Target } from './comparison.js'
+import { fmtInt, fmtMs, fmtNum, markdownTable, textTable } from './format.js'
+import { LOAD_OPTIONS, parseUrl, readLoadOptions, DEFAULT_PERCENTILES } from './load-options.js'
+import { loadOnce } from './load.js'
+import { htmlReport } from './report-html.js'
+import { MIN_ROUNDS } from './verdict.js'
+
+const OWN_OPTIONS = new Set(['label', 'stats-url'])
+
+export const COMPARE_SPEC: CommandSpec = {
+  command: 'compare',
+  usage: '[options] FILE… | --target NAME=URL --target NAME=URL [--rounds N] [load options]',
+  summary: 'Compares targets: live, running interleaved rounds of load against each, or from result files of `podmeter load -o` (NAME=FILE groups files into a target) or `podmeter compare -o`. The first target is the baseline.',
+  options: [
+    { name: 'target', short: 't', value: 'NAME=URL', repeat: true, help: 'a target to load (give two or more)' },
+    { name: 'rounds', short: 'r', value: 'N', help: `rounds per target, interleaved A B A B … (default 5; a verdict needs ${MIN_ROUNDS})` },
+    { name: 'markdown', help: 'print the table as markdown' },
+    { name: 'html', value: 'FILE', help: 'write a self-contained HTML report with charts' },
+    { name: 'output', short: 'o', value: 'FILE', help: 'write every round\'s result as JSON (compare can read it back)' },
+    { name: 'quiet', short: 'q', help: 'no progress on stderr' },
+    ...LOAD_OPTIONS.filter((o) => !OWN_OPTIONS.has(o.name)).map((o) =>
+      o.name === 'duration'
+        ? { ...o, help: 'each round sends measured requests for TIME (default 5s)' }
+        : o.name === 'warmup' ? { ...o, help: 'each round starts with unmeasured load for TIME (default 1s)' } : o)
+  ],
+  notes: [
+    'Each round of a live comparison is one load run (default -d 5s after --warmup 1s) with the load options given. After each run the target\'s /stats is read for its memory and mesh mode.',
+    `Verdict: the medians of two targets' rounds differ significantly only when the difference is larger than both sides' spreads (max − min of the rounds) added together; with fewer than ${MIN_ROUNDS} rounds a side there is no verdict.`
+  ]
+}
+
+export async function compareCommand (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, COMPARE_SPEC)
+  const r = new Reader(parsed, COMPARE_SPEC)
+  const live = r.has('target')
+  if (live && parsed.positionals.length > 0) throw new UsageError(`either --target (live) or result files, not both (got ${parsed.positionals.join(' ')})`)
+  const percentiles = r.has('percentiles') ? parsePercentiles(r.string('percentiles') as string) : DEFAULT_PERCENTILES
+  let comparison: Comparison
+  if (live) {
+    comparison = await runLive(r, !r.flag('quiet'))
+  } else {
+    if (r.has('rounds')) throw new UsageError('--rounds is for a live comparison with --target')
+    const loadOnly = LOAD_OPTIONS.map((o) => o.name).filter((n) => n !== 'percentiles' && r.has(n))
+    if (loadOnly.length > 0) throw new UsageError(`--${loadOnly[0] as string} is a load option: give it with --target`)
+    if (parsed.positionals.length === 0) throw new UsageError('needs result files, or --target NAME=URL twice or more')
+    try {
+      comparison = await readComparison(parsed.positionals)
+    } catch (err) {
+      throw new UsageError((err as Error).message)
+    }
+  }
+  if (comparison.targets.length < 2) {
+    throw new UsageError(`needs two targets or more, got ${comparison.targets.map((t) => t.name).join(', ') || 'none'} (name files NAME=FILE, or give each run a --label)`)
+  }
+  const rows = buildRows(comparison, percentiles)
+  process.stdout.write((r.flag('markdown') ? renderMarkdown(comparison, rows) : renderText(comparison, rows)) + '\n')
+  const output = r.string('output')
+  if (output !== undefined) {
+    await writeFile(output, JSON.stringify(comparison) + '\n')
+    process.stderr.write(`wrote ${output}\n`)
+  }
+  const html = r.string('html')
+  if (html !== undefined) {
+    await writeFile(html, htmlReport(comparison, rows, percentiles))
+    process.stderr.write(`wrote ${html}\n`)
+  }
+  return 0
+}
+
+function readTargets (r: Reader): Array<{ name: string, url: URL }> {
+  const targets = r.all('target').map((t) => {
+    const m = /^([\w.:@+-]{1,64})=(.+)$/.exec(t)
+    if (m === null) throw new UsageError(`-t/--target: ${JSON.stringify(t)} is not NAME=URL (like sidecar=http://10.0.0.5:8080/?delay=0)`)
+    return { name: m[1] as string, url: parseUrl(m[2] as string) }
+  })
+  const names = new Set(targets.map((t) => t.name))
+  if (names.size !== targets.length) throw new UsageError('-t/--target: two targets have the same name')
+  if (targets.length < 2) throw new UsageError('-t/--target: give two targets or more')
+  return targets
+}
+
+async function runLive (r: Reader, progress: boolean): Promise<Comparison> {
+  const targets = readTargets(r)
+  const rounds = r.int('rounds', 1, 1000) ?? 5
+  const options = targets.map((t) => ({ ...readLoadOptions(r, t.url, { durationUs: 5_000_000, warmupUs: 1_000_000 }), label: t.name, statsUrl: r.flag('no-stats') ? null : new URL('/stats', t.url).href }))
+  const out: Target[] = targets.map((t) => ({ name: t.name, url: t.url.href, rounds: [] }))
+  const width = Math.max(...targets.map((t) => t.name.length))
+  for (let round = 1; round <= rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const name = (targets[i] as { name: string }).name
+      const tag = `round ${round}/${rounds} ${name.padEnd(width)}`
+      const result = await loadOnce(options[i] as ReturnType<typeof readLoadOptions>, { progress: progress && process.stderr.isTTY === true, label: tag })
+      ;(out[i] as Target).rounds.push(result)
+      const e2e = result.latency_ms.e2e
+      if (progress) {
+        process.stderr.write(`${tag}  ${fmtNum(result.rate, 1)} req/s  p50 ${fmtMs(e2e?.percentiles['50'])}  p99 ${fmtMs(e2e?.percentiles['99'])} ms  ${fmtInt(result.errors)} errors\n`)
+      }
+    }
+  }
+  return { kind: COMPARISON_KIND, version: COMPARISON_VERSION, created_at: new Date().toISOString(), targets: out }
+}
+
+export function renderText (c: Comparison, rows: Row[]): string {
+  const { header, cells } = tableOf(c, rows)
+  const title = `podmeter compare: ${c.targets.map((t) => `${t.name} (${t.rounds.length} round${t.rounds.length === 1 ? '' : 's'})`).join(' vs ')}; latency in ms`
+  const left = new Set(header.map((h, i) => (String(h).startsWith('verdict') ? i : -1)))
+  return [title, '', textTable(header, cells, '  ', left)].join('\n')
+}
+
+export function renderMarkdown (c: Comparison, rows: Row[]): string {
+  const { header, cells } = tableOf(c, rows)
+  const left = new Set(header.map((h, i) => (String(h).startsWith('verdict') ? i : -1)))
+  const urls = c.targets.map((t) => `- **${t.name}**: ${t.url ?? 'from files'}, ${t.rounds.length} round${t.rounds.length === 1 ? '' : 's'}`)
+  return [...urls, '', markdownTable(header, cells, left), '', `Latency in ms. Verdict: significant only when the difference of the medians exceeds both targets' spreads (max − min of the rounds) added together; no verdict under ${MIN_ROUNDS} rounds a side.`].join('\n')
+}

@@ -1,0 +1,111 @@
+// The options of one load run, shared by `podmeter load` and the live
+// `podmeter compare` (whose rounds are load runs). Each documents its default
+// and unit where it is defined.
+
+import { type OptionSpec, parsePercentiles, type Reader, UsageError } from './args.js'
+
+export interface LoadOptions {
+  /** The target; http: or https:. */
+  url: URL
+  /** -c: connections, each with `pipelining` requests in flight. Default 10. */
+  connections: number
+  /** -P: requests in flight per connection (HTTP/1.1 pipelining). Default 1. */
+  pipelining: number
+  /** --qps: open loop at this many requests per second, on a fixed timetable. Default: closed loop. */
+  qps: number | undefined
+  /** -n: measured requests to send; exclusive with durationUs. */
+  requests: number | undefined
+  /** -d: how long to send measured requests, µs. Default 10 s when -n is not given. */
+  durationUs: number | undefined
+  /** --warmup: unmeasured load before the measured part, µs. Default 0. */
+  warmupUs: number
+  /** --timeout: per request (connect, headers, body), µs. Default 10 s. */
+  timeoutUs: number
+  /** -m: HTTP method. Default GET. */
+  method: string
+  /** -H: extra request headers, as name, value pairs. */
+  headers: string[]
+  /** -b: request body. */
+  body: Buffer | undefined
+  /** -p: percentiles to report. Default 50,90,99,99.9. */
+  percentiles: number[]
+  /** --label: name of this run in a comparison. Default: none (compare uses the file name). */
+  label: string | undefined
+  /** --stats-url: the target's /stats, read after the run for its memory figures; null with --no-stats. Default <origin>/stats. */
+  statsUrl: string | null
+}
+
+export const DEFAULT_PERCENTILES = [50, 90, 99, 99.9]
+export const DEFAULT_DURATION_US = 10_000_000
+const MAX_US = 24 * 3_600_000_000
+
+export const LOAD_OPTIONS: OptionSpec[] = [
+  { name: 'connections', short: 'c', value: 'N', help: 'connections (default 10)' },
+  { name: 'pipelining', short: 'P', value: 'N', help: 'requests in flight per connection, HTTP/1.1 pipelining (default 1)' },
+  { name: 'qps', value: 'R', help: 'open loop: R requests per second on a fixed timetable, latency from the scheduled time (default: closed loop)' },
+  { name: 'requests', short: 'n', value: 'N', help: 'send N measured requests' },
+  { name: 'duration', short: 'd', value: 'TIME', help: 'send measured requests for TIME (default 10s; a bare number is seconds)' },
+  { name: 'warmup', value: 'TIME', help: 'unmeasured load first, for TIME (default 0)' },
+  { name: 'timeout', value: 'TIME', help: 'per request: connect, headers and body each (default 10s)' },
+  { name: 'method', short: 'm', value: 'METHOD', help: 'HTTP method (default GET)' },
+  { name: 'header', short: 'H', value: "'NAME: VALUE'", repeat: true, help: 'request header (repeatable)' },
+  { name: 'body', short: 'b', value: 'TEXT', help: 'request body' },
+  { name: 'percentiles', short: 'p', value: 'LIST', help: 'percentiles to report (default 50,90,99,99.9)' },
+  { name: 'label', value: 'NAME', help: 'name of this run in `podmeter compare`' },
+  { name: 'stats-url', value: 'URL', help: "the target's /stats, read after the run for its memory (default <origin>/stats)" },
+  { name: 'no-stats', help: "do not read the target's /stats" }
+]
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+export function parseUrl (text: string, what = 'URL'): URL {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`${JSON.stringify(text)} is not a ${what} (like http://127.0.0.1:8080/?delay=0)`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${JSON.stringify(text)}: only http: and https: ${what}s`)
+  return url
+}
+
+/** Reads the load options; `url` comes from the caller (a positional, or compare's --target). */
+export function readLoadOptions (r: Reader, url: URL, defaults: { durationUs?: number, warmupUs?: number } = {}): LoadOptions {
+  const requests = r.int('requests', 1, 1e12)
+  let durationUs = r.durationUs('duration', 's', 1000, MAX_US)
+  if (requests !== undefined && durationUs !== undefined) throw new UsageError('-n/--requests and -d/--duration exclude each other: give one')
+  if (requests === undefined && durationUs === undefined) durationUs = defaults.durationUs ?? DEFAULT_DURATION_US
+  const method = (r.string('method') ?? 'GET').toUpperCase()
+  if (!TOKEN.test(method)) throw new UsageError(`-m/--method: ${JSON.stringify(method)} is not an HTTP method`)
+  const headers: string[] = []
+  for (const h of r.all('header')) {
+    const colon = h.indexOf(':')
+    const name = colon < 0 ? '' : h.slice(0, colon).trim()
+    const value = colon < 0 ? '' : h.slice(colon + 1).trim()
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`-H/--header: ${JSON.stringify(h)} is not 'Name: value'`)
+    headers.push(name, value)
+  }
+  const body = r.string('body')
+  const statsText = r.string('stats-url')
+  if (statsText !== undefined && r.flag('no-stats')) throw new UsageError('--stats-url and --no-stats exclude each other')
+  const label = r.string('label')
+  if (label !== undefined && !/^[\w.:@/+-]{1,64}$/.test(label)) throw new UsageError(`--label: ${JSON.stringify(label)} is not 1 to 64 letters, digits or ._:@/+-`)
+  const pipelining = r.int('pipelining', 1, 1024) ?? 1
+  const connections = r.int('connections', 1, 10_000) ?? 10
+  return {
+    url,
+    connections,
+    pipelining,
+    qps: r.number('qps', 0.001, 10_000_000),
+    requests,
+    durationUs,
+    warmupUs: r.durationUs('warmup', 's', 0, MAX_US) ?? defaults.warmupUs ?? 0,
+    timeoutUs: r.durationUs('timeout', 's', 1000, 3_600_000_000) ?? 10_000_000,
+    method,
+    headers,
+    body: body === undefined ? undefined : Buffer.from(body),
+    percentiles: r.has('percentiles') ? parsePercentiles(r.string('percentiles') as string) : DEFAULT_PERCENTILES,
+    label,
+    statsUrl: r.flag('no-stats') ? null : statsText !== undefined ? parseUrl(statsText, 'stats URL').href : new URL('/stats', url).href
+  }
+}

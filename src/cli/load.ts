@@ -1,0 +1,106 @@
+// `podmeter load URL`: drives load at a target and reports end-to-end latency
+// split into the server's own time (its Server-Timing header) and the
+// overhead between client and server, with status codes, errors by kind,
+// rate and connections. -o writes everything, histograms included.
+
+import { writeFile } from 'node:fs/promises'
+import { type CommandSpec, parseArgs, Reader, UsageError } from './args.js'
+import { LoadRun } from './engine.js'
+import { fmtInt, fmtMs, fmtNum, pName, textTable } from './format.js'
+import { LOAD_OPTIONS, type LoadOptions, parseUrl, readLoadOptions } from './load-options.js'
+import { Progress } from './progress.js'
+import { buildResult, fetchTargetStats, type LatencyName, type LoadResult } from './result.js'
+
+export const LOAD_SPEC: CommandSpec = {
+  command: 'load',
+  usage: '[options] URL',
+  summary: 'Sends requests to URL and measures, per request, end-to-end latency, the server\'s own time (Server-Timing: app;dur=…) and the overhead between them.',
+  options: [
+    ...LOAD_OPTIONS,
+    { name: 'output', short: 'o', value: 'FILE', help: 'write the full result, histograms included, as JSON' },
+    { name: 'quiet', short: 'q', help: 'no progress on stderr' }
+  ],
+  notes: [
+    'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it.',
+    'Durations: 500ms, 10s, 2m; a bare number is seconds. Ctrl-C stops early and still reports.'
+  ]
+}
+
+export async function loadCommand (argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, LOAD_SPEC)
+  if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'needs the URL to load' : `one URL only, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`)
+  const r = new Reader(parsed, LOAD_SPEC)
+  const options = readLoadOptions(r, parseUrl(parsed.positionals[0] as string))
+  const output = r.string('output')
+  const result = await loadOnce(options, { progress: !r.flag('quiet') })
+  process.stdout.write(describe(result) + '\n')
+  if (output !== undefined) {
+    await writeFile(output, JSON.stringify(result, null, 2) + '\n')
+    process.stdout.write(`  wrote ${output}\n`)
+  }
+  return 0
+}
+
+/** One run with progress and Ctrl-C handling, then the target's /stats. */
+export async function loadOnce (options: LoadOptions, ui: { progress: boolean, label?: string }): Promise<LoadResult> {
+  const startedAt = new Date()
+  const run = new LoadRun(options)
+  const onSigint = (): void => run.stop()
+  process.once('SIGINT', onSigint)
+  const progress = ui.progress ? new Progress(run, process.stderr, ui.label) : undefined
+  try {
+    await run.done
+  } finally {
+    progress?.stop()
+    process.off('SIGINT', onSigint)
+  }
+  const stats = options.statsUrl === null ? null : await fetchTargetStats(options.statsUrl)
+  return buildResult(run, startedAt, stats)
+}
+
+const ROWS: Array<[LatencyName, string]> = [
+  ['e2e', 'end to end'],
+  ['e2e_uncorrected', 'end to end, uncorrected'],
+  ['server', 'server time'],
+  ['overhead', 'overhead']
+]
+
+/** The human summary of a result. */
+export function describe (r: LoadResult): string {
+  const lines: string[] = []
+  lines.push(`podmeter load ${r.method} ${r.url}${r.label === null ? '' : `  [${r.label}]`}`)
+  const shape = r.mode === 'open'
+    ? `open loop at ${fmtNum(r.requested_rate, 1)} req/s on a timetable, ${r.connections} connections`
+    : `closed loop, ${r.connections} connections${r.pipelining > 1 ? ` × ${r.pipelining} pipelined` : ''}`
+  lines.push(`  ${shape}, ${r.duration_seconds.toFixed(2)} s measured${r.warmup_seconds > 0 ? ` after ${r.warmup_seconds} s warm-up` : ''}`)
+  const requested = r.requested_rate === null ? 'as fast as answered' : `${fmtNum(r.requested_rate, 1)} requested`
+  lines.push(`  rate        ${fmtNum(r.rate, 1)} req/s (${requested})`)
+  lines.push(`  requests    ${fmtInt(r.sent)} sent, ${fmtInt(r.responses)} answered, ${fmtInt(r.errors)} failed${r.cancelled > 0 ? `, ${fmtInt(r.cancelled)} cut off by the stop` : ''}`)
+  const statuses = Object.entries(r.status_codes).map(([s, n]) => `${s} × ${fmtInt(n)}`).join(', ')
+  lines.push(`  status      ${statuses === '' ? 'none' : statuses}`)
+  const e = r.error_kinds
+  lines.push(`  errors      timeout ${fmtInt(e.timeout)}, reset ${fmtInt(e.reset)}, refused ${fmtInt(e.refused)}, other ${fmtInt(e.other)}`)
+  for (const [kind, message] of Object.entries(r.error_examples)) lines.push(`              first ${kind}: ${message}`)
+  lines.push(`  connections ${fmtInt(r.connections_opened)} opened, ${fmtInt(r.bytes_received)} bytes received`)
+  if (r.server_timing.missing > 0) lines.push(`  note        ${fmtInt(r.server_timing.missing)} answers had no Server-Timing app;dur=: no server time or overhead for them`)
+  if (r.server_timing.overhead_negative > 0) lines.push(`  note        ${fmtInt(r.server_timing.overhead_negative)} answers said the server took longer than the client waited: overhead counted as 0`)
+  lines.push('')
+  const header = ['latency, ms', ...r.percentiles.map(pName), 'min', 'max', 'mean']
+  const rows = ROWS.filter(([name]) => r.latency_ms[name] !== undefined).map(([name, title]) => {
+    const s = r.latency_ms[name]!
+    return [title, ...r.percentiles.map((p) => fmtMs(s.percentiles[String(p)])), fmtMs(s.min), fmtMs(s.max), fmtMs(s.mean)]
+  })
+  lines.push(textTable(header, rows))
+  if (r.mode === 'open') lines.push('  (end to end counts from when each request was due; uncorrected, from when it was sent)')
+  const t = r.target_stats
+  if (t !== null) {
+    const parts = [
+      t.memory_sys_mb == null ? undefined : `app RSS ${fmtNum(t.memory_sys_mb, 1)} MiB`,
+      t.container_memory_working_set_mb == null ? undefined : `working set ${fmtNum(t.container_memory_working_set_mb, 1)} MiB`,
+      t.sidecar_memory_mb == null ? undefined : `sidecar ${fmtNum(t.sidecar_memory_mb, 1)} MiB`,
+      t.service_mesh_mode == null ? undefined : `mode ${t.service_mesh_mode}`
+    ].filter((x) => x !== undefined)
+    if (parts.length > 0) lines.push('', `  target      ${parts.join(', ')}`)
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,136 @@
+// The result of one load run as a JSON document (`podmeter load -o`), and
+// reading such documents back for `compare` and `merge`. Latency is in ms
+// with µs resolution; the histograms are HdrHistogram's compressed base64
+// of integer µs, so runs can be added exactly later.
+
+import { readFile } from 'node:fs/promises'
+import { request } from 'undici'
+import type { LoadRun } from './engine.js'
+import { encode, summarize, type Summary } from './hdr.js'
+import type { Track } from './recorder.js'
+
+export const RESULT_KIND = 'podmeter-load-result'
+export const RESULT_VERSION = 1
+
+/** The target's own figures from its /stats, read after the run; any may be null or missing. */
+export interface TargetStats {
+  memory_sys_mb?: number | null
+  container_memory_working_set_mb?: number | null
+  sidecar_memory_mb?: number | null
+  service_mesh_mode?: string | null
+}
+export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode'] as const
+
+export type LatencyName = 'e2e' | 'e2e_uncorrected' | 'server' | 'overhead'
+export const LATENCY_NAMES: LatencyName[] = ['e2e', 'e2e_uncorrected', 'server', 'overhead']
+
+export interface LoadResult {
+  kind: typeof RESULT_KIND
+  version: number
+  label: string | null
+  url: string
+  method: string
+  /** closed: -c connections as fast as answers come; open: a fixed timetable at requested_rate. */
+  mode: 'closed' | 'open'
+  connections: number
+  pipelining: number
+  requested_rate: number | null
+  started_at: string
+  warmup_seconds: number
+  /** From the start of the measured part to its last response. */
+  duration_seconds: number
+  /** Measured requests sent, answered (any status) and failed without an answer. */
+  sent: number
+  responses: number
+  errors: number
+  cancelled: number
+  /** Answers per second over duration_seconds. */
+  rate: number
+  status_codes: Record<string, number>
+  error_kinds: { timeout: number, reset: number, refused: number, other: number }
+  error_examples: Record<string, string>
+  connections_opened: number
+  bytes_received: number
+  server_timing: { missing: number, overhead_negative: number }
+  percentiles: number[]
+  /** e2e: end to end (from the scheduled time in open loop); e2e_uncorrected: from the actual send (open loop only). */
+  latency_ms: Partial<Record<LatencyName, Summary>>
+  histograms: Partial<Record<LatencyName, string>>
+  target_stats: TargetStats | null
+}
+
+export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetStats | null): LoadResult {
+  const o = run.options
+  const rec = run.rec
+  const tracks: Array<[LatencyName, Track]> = [['e2e', rec.e2e], ['server', rec.server], ['overhead', rec.overhead]]
+  if (run.open) tracks.splice(1, 0, ['e2e_uncorrected', rec.uncorrected])
+  const latency: Partial<Record<LatencyName, Summary>> = {}
+  const histograms: Partial<Record<LatencyName, string>> = {}
+  for (const [name, t] of tracks) {
+    latency[name] = summarize(t.h, o.percentiles, t.exact)
+    histograms[name] = encode(t.h)
+  }
+  const seconds = Math.max(run.lastEnd - run.measureStart, 0) / 1000
+  return {
+    kind: RESULT_KIND,
+    version: RESULT_VERSION,
+    label: o.label ?? null,
+    url: o.url.href,
+    method: o.method,
+    mode: run.open ? 'open' : 'closed',
+    connections: o.connections,
+    pipelining: o.pipelining,
+    requested_rate: o.qps ?? null,
+    started_at: startedAt.toISOString(),
+    warmup_seconds: o.warmupUs / 1e6,
+    duration_seconds: Number(seconds.toFixed(4)),
+    sent: rec.sent,
+    responses: rec.responses,
+    errors: rec.errorCount,
+    cancelled: run.cancelled,
+    rate: seconds > 0 ? Number((rec.responses / seconds).toFixed(2)) : 0,
+    status_codes: rec.statusCodes(),
+    error_kinds: { ...rec.errors },
+    error_examples: { ...rec.examples },
+    connections_opened: run.connectionsOpened,
+    bytes_received: rec.bytes,
+    server_timing: { missing: rec.untimed, overhead_negative: rec.negative },
+    percentiles: o.percentiles,
+    latency_ms: latency,
+    histograms,
+    target_stats: targetStats
+  }
+}
+
+/** The memory and mode keys of a target's /stats; null if it cannot be read within a second or two. */
+export async function fetchTargetStats (url: string): Promise<TargetStats | null> {
+  try {
+    const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 })
+    if (res.statusCode !== 200) { await res.body.dump(); return null }
+    const doc = await res.body.json() as Record<string, unknown>
+    const out: Record<string, unknown> = {}
+    for (const k of TARGET_STAT_KEYS) if (k in doc) out[k] = doc[k]
+    return out as TargetStats
+  } catch {
+    return null
+  }
+}
+
+/** Reads a load result file; throws with the file name and what is wrong. */
+export async function readResult (file: string): Promise<LoadResult> {
+  let doc: unknown
+  try {
+    doc = JSON.parse(await readFile(file, 'utf8'))
+  } catch (err) {
+    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+  }
+  return checkResult(doc, file)
+}
+
+export function checkResult (doc: unknown, where: string): LoadResult {
+  const d = doc as Partial<LoadResult> | null
+  if (d === null || typeof d !== 'object' || d.kind !== RESULT_KIND) throw new Error(`${where}: not a podmeter load result (written by podmeter load -o)`)
+  if (d.version !== RESULT_VERSION) throw new Error(`${where}: result version ${String(d.version)}, this podmeter reads version ${RESULT_VERSION}`)
+  if (typeof d.histograms?.e2e !== 'string' || typeof d.rate !== 'number') throw new Error(`${where}: incomplete load result (no histograms or rate)`)
+  return d as LoadResult
+}
