@@ -49,7 +49,12 @@ const timeAxis: uPlot.Axis = {
   values: (_u, splits) => splits.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false }))
 }
 
-const msAxis: uPlot.Axis = { size: 60, splits: decades, values: (_u, splits) => splits.map(msTick) }
+// uPlot hands a log axis's values() null for the splits it leaves unlabelled
+// when they are too close together: those get no label, not "0 µs".
+const labels = (format: (v: number) => string) => (_u: uPlot, splits: Array<number | null>): string[] =>
+  splits.map((v) => (v === null || v === undefined ? '' : format(v)))
+
+const msAxis: uPlot.Axis = { size: 60, splits: decades, values: labels(msTick) }
 
 function make (id: string, opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): uPlot {
   const target = byId(id)
@@ -77,7 +82,7 @@ export function createCharts (): Charts {
       { label: 'percentile', value: (_u, v) => (v === null ? '–' : spectrumLabel(v)) },
       line('latency', 0, { value: (_u: uPlot, v: number | null) => ms(v), ...stepped() })
     ],
-    axes: [{ splits: decades, values: (_u, splits) => splits.map(spectrumLabel), label: 'percentile' }, msAxis],
+    axes: [{ splits: decades, values: labels(spectrumLabel), label: 'percentile' }, msAxis],
     cursor: { drag: { x: false, y: false } }
   }, [[], []])
 
