@@ -188,14 +188,7 @@ export async function runTool (command: string, args: string[], input = ''): Pro
   return { code: code as number | null, stdout, stderr }
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago, for servers that cannot listen on port 0. */
-export async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+export { freePort } from '../lab/processes.js'
 
 export interface RawResponse { status: number, headers: Record<string, string>, body: string }
 export interface Exchange { responses: RawResponse[], closed: boolean, raw: Buffer }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Running } from '../src/main/serve.js'
+import { fetchTargetStats } from '../src/cli/result.js'
 import { fixturePod, freePort, getJson, istioHeaders, load, request, ROOT, startCli, startFakeEnvoyAdmin, startServer, waitFor, writePodInfo } from './helpers.js'
 
 const podFile = (pod: string, file: string): string => readFileSync(join(ROOT, 'test/fixtures/pods', pod, 'podinfo', file), 'utf8')
@@ -57,6 +58,8 @@ test('Envoy admin comes up after PodMeter and goes away: sidecar memory appears,
       assert.equal(s.istio_sidecar_detected, true)
       assert.deepEqual(s.sidecar_memory_mb, { allocated: 50, heap_size: 64 })
       assert.ok(s.memory_sys_mb > 0, 'the app\'s own memory beside the sidecar\'s')
+      // What `podmeter load` and `compare` keep of it: Envoy's heap size, in MiB.
+      assert.equal((await fetchTargetStats(`${pm.url}/stats`))?.sidecar_memory_mb, 64)
     } finally {
       await admin.close()
     }

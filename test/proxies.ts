@@ -17,10 +17,11 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
+import { findBinary } from '../lab/processes.js'
 import { freePort, sleep } from './helpers.js'
 
 export type ProxyKind = 'plain' | 'envoy-pair' | 'envoy-client' | 'envoy-server'
@@ -29,15 +30,8 @@ export interface Proxy { name: string, url: string, address: string, stop: () =>
 
 const XFCC = 'By=spiffe://cluster.local/ns/bench/sa/podmeter;Hash=4f1e7c2d9a0b3e6f8c5d2a1b0e9f7c6d5a4b3e2f1d0c9b8a7f6e5d4c3b2a1f0e;Subject="";URI=spiffe://cluster.local/ns/bench/sa/client'
 
-/** The path of a Debian-packaged binary (nginx and haproxy live in sbin); a clear error when it is missing. */
-export function findBinary (name: string, debianPackage = name): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin']
-  for (const dir of dirs) {
-    if (dir === '') continue
-    try { accessSync(join(dir, name), constants.X_OK); return join(dir, name) } catch {}
-  }
-  throw new Error(`${name} is not installed, and this test drives a real ${name}: apt-get install ${debianPackage} (.ci/run installs it)`)
-}
+// The same lookup as the lab's, so that both fail with what to install.
+export { findBinary }
 
 function nginxConfig (dir: string, port: number, upstream: string, kind: ProxyKind): string {
   const headers: Record<ProxyKind, string[]> = {

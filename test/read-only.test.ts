@@ -59,7 +59,7 @@ test('read-only root filesystem, writable /tmp only, uid 65534: every endpoint w
       ['/?delay=0', 200], ['/?delay=1ms', 200], ['/?status=503', 503], ['/stats', 200], ['/stats?percentiles=50,99.9&window=5', 200],
       ['/stats/histogram', 200], ['/stats/histogram?format=hgrm', 200], ['/metrics', 200],
       ['/metrics', 200, { accept: 'application/openmetrics-text; version=1.0.0' }], ['/livez', 200], ['/healthz', 200], ['/readyz', 200],
-      ['/debug/headers', 200], ['/nope', 404], ['/?delay=abc', 400]
+      ['/debug/headers', 200], ['/dashboard', 200], ['/dashboard/app.js', 200], ['/dashboard/uplot.js', 200], ['/nope', 404], ['/?delay=abc', 400]
     ]
     for (const [path, status, headers] of gets) assert.equal((await request(url + path, { headers: headers ?? {} })).status, status, path)
     assert.equal((await request(`${url}/stats/reset`, { method: 'POST' })).status, 401)

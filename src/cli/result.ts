@@ -110,6 +110,10 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
     const doc = await res.body.json() as Record<string, unknown>
     const out: Record<string, unknown> = {}
     for (const k of TARGET_STAT_KEYS) if (k in doc) out[k] = doc[k]
+    // /stats reports Envoy's memory as {allocated, heap_size, physical} in MiB;
+    // a comparison shows heap_size, what Envoy holds from the OS (as /metrics does).
+    const sidecar = doc.sidecar_memory_mb as { heap_size?: unknown } | null | undefined
+    if (sidecar !== null && typeof sidecar === 'object') out.sidecar_memory_mb = typeof sidecar.heap_size === 'number' ? sidecar.heap_size : null
     return out as TargetStats
   } catch {
     return null

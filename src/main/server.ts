@@ -9,6 +9,7 @@ import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'n
 import { ApiError } from '../shared/errors.js'
 import { add, C, inc, STATUS_MIN, zeroMainThreadCounters, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
+import { dashboardRoutes } from './dashboard.js'
 import { debugHeaders, F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import type { AdminGate } from './admin.js'
 import { ConnectionGuard } from './connection-guard.js'
@@ -224,7 +225,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     const method = req.method ?? ''
     const route = ROUTES[path]
     if (route === undefined) {
-      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /stats/histogram, /metrics, /debug/headers, /livez or /readyz`))
+      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /stats/histogram, /metrics, /dashboard, /debug/headers, /livez or /readyz`))
     }
     const handler = route[method] ?? (method === 'HEAD' ? route.GET : undefined)
     if (handler === undefined) {
@@ -306,7 +307,8 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         sendJson(res, 200, { status: 'ready' })
       }
     },
-    ...(parts.faults ? faultRoutes(pool, parts.admin) : {})
+    ...(parts.faults ? faultRoutes(pool, parts.admin) : {}),
+    ...dashboardRoutes(sendError)
   }
 
   return {

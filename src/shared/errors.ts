@@ -26,7 +26,8 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, message: 'the request line and headers are larger than 16 KiB' },
   STATS_UNAVAILABLE: { status: 503, message: 'the histogram worker did not answer in time; counters are safe, retry' },
   SHUTTING_DOWN: { status: 503, message: 'the server is shutting down' },
-  NOT_READY: { status: 503, message: 'the histogram worker is not ready yet' }
+  NOT_READY: { status: 503, message: 'the histogram worker is not ready yet' },
+  DASHBOARD_UNAVAILABLE: { status: 500, message: 'a file of the dashboard cannot be read: the build is incomplete or uplot is not installed' }
 } as const satisfies Record<string, { status: number, message: string }>
 
 export type ErrorCode = keyof typeof ERRORS

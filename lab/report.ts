@@ -1,0 +1,165 @@
+// What the lab found: per topology, the mode and hops its PodMeter saw
+// against what the topology implies, the latency medians from the
+// comparison, and the stand-in proxies' memory; as checks.json for tests
+// and scripts, and report.md for people.
+
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import os from 'node:os'
+import { promisify } from 'node:util'
+import type { Comparison } from '../src/cli/comparison.js'
+import { findBinary } from './processes.js'
+import { pathOf, type Expectation, type RunningTopology } from './topologies.js'
+
+const run = promisify(execFile)
+
+export interface Seen {
+  mode: string
+  evidence: string[]
+  /** Hops of a /stats request sent through the topology. */
+  proxyHops: number
+  meshHops: number
+  /** Measured requests, those that crossed exactly the expected hops, and those with Envoy-made headers. */
+  requests: number
+  atExpectedHops: number
+  envoyMade: number
+}
+
+export interface TopologyCheck {
+  name: string
+  path: string
+  expected: Expectation
+  seen: Seen
+  /** Medians over the rounds of the end-to-end p50 and p99, ms. */
+  p50_ms: number | null
+  p99_ms: number | null
+  errors: number
+  proxies_rss_mib: number | null
+  failures: string[]
+}
+
+export interface Checks {
+  ok: boolean
+  settings: Record<string, number | string>
+  topologies: TopologyCheck[]
+}
+
+function median (values: number[]): number | null {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b)
+  if (v.length === 0) return null
+  const mid = v.length >> 1
+  return v.length % 2 === 1 ? v[mid] as number : ((v[mid - 1] as number) + (v[mid] as number)) / 2
+}
+
+/** Compares what a topology's PodMeter saw with what the topology implies. */
+export function check (t: RunningTopology, seen: Seen, comparison: Comparison, rssMib: number | null): TopologyCheck {
+  const e = t.topology.expect
+  const target = comparison.targets.find((x) => x.name === t.topology.name)
+  const rounds = target?.rounds ?? []
+  const failures: string[] = []
+  if (seen.mode !== e.mode) failures.push(`mode ${seen.mode}, expected ${e.mode}`)
+  if (seen.proxyHops !== e.proxyHops || seen.meshHops !== e.meshHops) {
+    failures.push(`a request through it crossed ${seen.proxyHops} proxy + ${seen.meshHops} mesh hops, expected ${e.proxyHops} + ${e.meshHops}`)
+  }
+  if (seen.requests === 0) failures.push('no measured request reached it')
+  if (seen.atExpectedHops !== seen.requests) failures.push(`${seen.requests - seen.atExpectedHops} of ${seen.requests} requests crossed other than ${e.proxyHops + e.meshHops} hops`)
+  const wantEnvoy = e.envoyMade ? seen.requests : 0
+  if (seen.envoyMade !== wantEnvoy) failures.push(`${seen.envoyMade} of ${seen.requests} requests had Envoy-made headers, expected ${wantEnvoy}`)
+  const errors = rounds.reduce((n, r) => n + r.errors, 0)
+  if (errors > 0) failures.push(`${errors} requests failed`)
+  if (rounds.length === 0) failures.push('not in the comparison')
+  return {
+    name: t.topology.name,
+    path: pathOf(t.topology.hops),
+    expected: e,
+    seen,
+    p50_ms: median(rounds.map((r) => r.latency_ms.e2e?.percentiles['50'] ?? Number.NaN)),
+    p99_ms: median(rounds.map((r) => r.latency_ms.e2e?.percentiles['99'] ?? Number.NaN)),
+    errors,
+    proxies_rss_mib: rssMib,
+    failures
+  }
+}
+
+/** The resident memory of processes, MiB, from /proc; null where it cannot be read. */
+export async function rssMib (pids: readonly number[]): Promise<number | null> {
+  let kb = 0
+  for (const pid of pids) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))
+      if (m === null) return null
+      kb += Number(m[1])
+    } catch {
+      return null
+    }
+  }
+  return kb / 1024
+}
+
+async function version (bin: string, args: string[], pattern: RegExp): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(bin, args)
+    return pattern.exec(stdout + stderr)?.[1] ?? '?'
+  } catch {
+    return '?'
+  }
+}
+
+export async function versions (): Promise<string> {
+  const [nginx, haproxy, openssl] = await Promise.all([
+    version(findBinary('nginx'), ['-v'], /nginx\/(\S+)/),
+    version(findBinary('haproxy'), ['-v'], /version (\S+)/),
+    version('openssl', ['version'], /OpenSSL (\S+)/)
+  ])
+  return `Node ${process.version} · nginx ${nginx} · HAProxy ${haproxy} · OpenSSL ${openssl}`
+}
+
+const ms = (v: number | null): string => (v === null ? '–' : v.toFixed(3))
+
+/** The summary table: one row per topology. */
+export function summaryTable (checks: Checks): string {
+  const rows = checks.topologies.map((c) => {
+    const e = c.expected
+    return `| ${c.name} | ${c.path} | ${c.seen.mode} (${e.mode}) | ${c.seen.proxyHops} + ${c.seen.meshHops} (${e.proxyHops} + ${e.meshHops}) | ` +
+      `${c.seen.envoyMade} of ${c.seen.requests} | ${ms(c.p50_ms)} | ${ms(c.p99_ms)} | ${c.proxies_rss_mib === null ? '–' : c.proxies_rss_mib.toFixed(1)} | ` +
+      `${c.failures.length === 0 ? 'ok' : c.failures.join('; ')} |`
+  })
+  return [
+    '| topology | path (⇒ mTLS) | mode seen (expected) | hops: proxy + mesh (expected) | requests with Envoy-made headers | p50, ms | p99, ms | proxies\' RSS, MiB | check |',
+    '|---|---|---|---|---|---:|---:|---:|---|',
+    ...rows
+  ].join('\n')
+}
+
+export function markdown (checks: Checks, compareTable: string, command: string, about: string): string {
+  const s = checks.settings
+  return [
+    '# PodMeter lab',
+    '',
+    `${new Date().toISOString()} · ${os.hostname()}, ${os.cpus().length} CPUs · ${about}`,
+    '',
+    `Each round: open loop at ${s.qps} req/s for ${s.seconds} s after ${s.warmup} s of warm-up, ${s.connections} connections; ` +
+      `${s.rounds} rounds per topology, interleaved. PodMeter answers at once (DELAY_MS=0), so the latency is the path's. ` +
+      'Everything runs on this one machine, on loopback.',
+    '',
+    '## What each PodMeter saw',
+    '',
+    summaryTable(checks),
+    '',
+    '- mode: from the pod facts (Downward API annotations and a /proc/net/tcp listing, stand-ins the lab writes as Istio would) and the request headers (real, made by the proxies);',
+    '- hops: from the headers of a `/stats` request sent through the topology; every measured request is checked too;',
+    '- p50, p99: end to end at the client, the medians of the rounds; the full comparison follows;',
+    '- RSS: the nginx and HAProxy processes of the topology after the run, what these stand-ins use, not what Envoy or ztunnel would.',
+    '',
+    '## podmeter compare',
+    '',
+    compareTable.trim(),
+    '',
+    '## The comparison that ran',
+    '',
+    '```',
+    command,
+    '```',
+    ''
+  ].join('\n')
+}

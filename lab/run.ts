@@ -1,0 +1,181 @@
+// `npm run lab`: the whole experiment on one machine. Starts four
+// topologies of real proxies in front of four PodMeters (topologies.ts),
+// runs `podmeter compare` over them with interleaved rounds, checks that each
+// PodMeter saw the mode and hops its topology implies, and writes the report
+// to lab/out/. Every process it starts is stopped at the end, on failure and
+// on Ctrl-C.
+
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { help, HelpRequested, parseArgs, Reader, UsageError, type CommandSpec } from '../src/cli/args.js'
+import type { Comparison } from '../src/cli/comparison.js'
+import { makeCerts } from './certs.js'
+import { Processes } from './processes.js'
+import { check, markdown, rssMib, versions, type Checks, type Seen } from './report.js'
+import { startTopology, TOPOLOGIES, type RunningTopology } from './topologies.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const CLI = fileURLToPath(new URL('../src/main/cli.js', import.meta.url))
+
+const SPEC: CommandSpec = {
+  command: 'lab',
+  usage: '[options]',
+  summary: 'Runs PodMeter behind real nginx and HAProxy on loopback in four topologies standing in for Istio (direct, ambient-l4, ambient-l7, sidecar), compares them with `podmeter compare`, checks the mode and hops each PodMeter saw, and writes report.md, report.html, comparison.json and checks.json.',
+  options: [
+    { name: 'short', help: 'a quick run for tests: 3 rounds of 1 s at 200 req/s' },
+    { name: 'rounds', short: 'r', value: 'N', help: 'rounds per topology, interleaved (default 5, or LAB_ROUNDS; at least 3 for a verdict)' },
+    { name: 'seconds', short: 's', value: 'S', help: 'measured seconds per round (default 5, or LAB_SECONDS)' },
+    { name: 'qps', value: 'R', help: 'open-loop rate of every round, req/s (default 500)' },
+    { name: 'connections', short: 'c', value: 'N', help: 'connections per round (default 8)' },
+    { name: 'out', short: 'o', value: 'DIR', help: 'where the report goes (default lab/out)' },
+    { name: 'hold', help: 'after the report, keep every topology running (open the dashboards) until Ctrl-C' },
+    { name: 'quiet', short: 'q', help: 'no progress on stderr' }
+  ],
+  notes: ['Needs nginx, haproxy and openssl (Debian packages). Exits 0 when every check passed, 1 when one failed, 2 on a bad option, 130 on Ctrl-C.']
+}
+
+interface Settings { rounds: number, seconds: number, warmup: number, qps: number, connections: number, out: string, hold: boolean, quiet: boolean }
+
+function settings (argv: string[]): Settings {
+  const r = new Reader(parseArgs(argv, SPEC), SPEC)
+  const short = r.flag('short')
+  const env = (name: string): string[] => (process.env[name] === undefined || process.env[name] === '' ? [] : [process.env[name] as string])
+  // Flags win over the environment.
+  const envReader = new Reader(parseArgs([...env('LAB_ROUNDS').flatMap((v) => ['--rounds', v]), ...env('LAB_SECONDS').flatMap((v) => ['--seconds', v])], SPEC), SPEC)
+  const seconds = r.number('seconds', 0.1, 3600) ?? envReader.number('seconds', 0.1, 3600) ?? (short ? 1 : 5)
+  return {
+    rounds: r.int('rounds', 1, 100) ?? envReader.int('rounds', 1, 100) ?? (short ? 3 : 5),
+    seconds,
+    warmup: short ? 0.25 : Math.min(1, seconds),
+    qps: r.number('qps', 1, 1_000_000) ?? (short ? 200 : 500),
+    connections: r.int('connections', 1, 1000) ?? 8,
+    out: resolve(r.string('out') ?? join(ROOT, 'lab/out')),
+    hold: r.flag('hold'),
+    quiet: r.flag('quiet')
+  }
+}
+
+async function getJson (url: string, init?: RequestInit): Promise<Record<string, any>> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) })
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+  return await res.json() as Record<string, any>
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+/** What the topology's PodMeter saw: its own /stats, and the hops of a /stats request through the topology. */
+async function seen (t: RunningTopology): Promise<Seen> {
+  const direct = await getJson(`${t.podmeter}/stats`)
+  const through = await getJson(`${t.url}/stats`)
+  const e = t.topology.expect
+  const total = e.proxyHops + e.meshHops
+  return {
+    mode: String(direct.service_mesh_mode),
+    evidence: direct.mesh_evidence as string[],
+    proxyHops: Number(through.proxy_hop_count),
+    meshHops: Number(through.service_mesh_hops),
+    requests: Number(direct.requests),
+    atExpectedHops: Number(direct.requests_by_hop_count[total < 4 ? String(total) : '4+']),
+    envoyMade: Number(direct.requests_with_envoy_headers)
+  }
+}
+
+async function lab (s: Settings, procs: Processes, work: string, log: (line: string) => void): Promise<boolean> {
+  const certs = await makeCerts(work)
+  const topologies = await Promise.all(TOPOLOGIES.map(async (t) => await startTopology(procs, t, certs, work, CLI)))
+  for (const t of topologies) log(`lab: ${t.topology.name.padEnd(10)} ${t.url}  (PodMeter ${t.podmeter}, dashboard ${t.url}/dashboard)`)
+  // Every chain answers before the clock starts, and counts start from zero.
+  for (const t of topologies) {
+    await getJson(`${t.url}/debug/headers`)
+    await getJson(`${t.podmeter}/stats/reset`, { method: 'POST' })
+  }
+
+  await mkdir(s.out, { recursive: true })
+  const html = join(s.out, 'report.html')
+  const json = join(s.out, 'comparison.json')
+  const args = [
+    'compare', ...topologies.flatMap((t) => ['--target', `${t.topology.name}=${t.url}/`]),
+    '--rounds', String(s.rounds), '--duration', `${s.seconds}s`, '--warmup', `${s.warmup}s`,
+    '--qps', String(s.qps), '--connections', String(s.connections),
+    '--markdown', '--html', html, '--output', json, ...(s.quiet ? ['--quiet'] : [])
+  ]
+  const shown = (a: string): string => (a.startsWith(ROOT) ? relative(ROOT, a) : a)
+  const command = `podmeter ${args.map(shown).join(' ')}`
+  log(`lab: running ${command}`)
+  const compare = procs.spawn('podmeter compare', process.execPath, [CLI, ...args], s.quiet ? {} : { echo: process.stderr })
+  const code = await compare.exited
+  if (code !== 0) throw new Error(`podmeter compare exited with ${String(code)}: ${compare.output()}`)
+  const table = compare.output().replace(/^wrote .*\n/gm, '').replace(/^round .*\n/gm, '')
+
+  // The header rule is sampled on the detector's timer (MESH_REFRESH_MS 500).
+  await sleep(700)
+  const comparison = JSON.parse(await readFile(json, 'utf8')) as Comparison
+  const checks: Checks = {
+    ok: true,
+    settings: { rounds: s.rounds, seconds: s.seconds, warmup: s.warmup, qps: s.qps, connections: s.connections },
+    topologies: []
+  }
+  for (const t of topologies) {
+    const rss = t.hops.length === 0 ? null : await rssMib(t.hops.map((h) => h.process.pid))
+    checks.topologies.push(check(t, await seen(t), comparison, rss))
+  }
+  checks.ok = checks.topologies.every((c) => c.failures.length === 0)
+  await writeFile(join(s.out, 'checks.json'), JSON.stringify(checks, null, 2) + '\n')
+  const report = markdown(checks, table, command, await versions())
+  await writeFile(join(s.out, 'report.md'), report)
+  process.stdout.write(report)
+  log(`lab: wrote ${['report.md', 'report.html', 'comparison.json', 'checks.json'].map((f) => shown(join(s.out, f))).join(', ')}`)
+  for (const c of checks.topologies) if (c.failures.length > 0) log(`lab: ${c.name}: ${c.failures.join('; ')}`)
+  if (s.hold) {
+    log('lab: holding every topology up; the dashboards are listed above. Ctrl-C stops everything.')
+    await new Promise(() => {})
+  }
+  return checks.ok
+}
+
+async function main (argv: string[]): Promise<number> {
+  let s: Settings
+  try {
+    s = settings(argv)
+  } catch (err) {
+    if (err instanceof HelpRequested) { process.stdout.write(help(SPEC).replace('podmeter lab', 'npm run lab --') + '\n'); return 0 }
+    if (err instanceof UsageError) { process.stderr.write(`lab: ${err.message}\n`); return 2 }
+    throw err
+  }
+  const log = (line: string): void => { if (!s.quiet || line.includes(': running ') || line.includes('work dir')) process.stderr.write(line + '\n') }
+  const procs = new Processes()
+  const work = await mkdtemp(join(tmpdir(), 'podmeter-lab-'))
+  log(`lab: work dir ${work}`)
+  let interrupted = false
+  let cleaned: Promise<void> | undefined
+  const cleanup = async (): Promise<void> => {
+    cleaned ??= (async () => {
+      await procs.stopAll()
+      await rm(work, { recursive: true, force: true })
+    })()
+    await cleaned
+  }
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      interrupted = true
+      process.stderr.write(`lab: ${signal}, stopping ${procs.running.length} processes\n`)
+      void cleanup().finally(() => process.exit(code))
+    })
+  }
+  try {
+    return (await lab(s, procs, work, log)) ? 0 : 1
+  } catch (err) {
+    // After Ctrl-C, what failed is only the processes being stopped.
+    if (!interrupted) process.stderr.write(`lab: ${(err as Error).message}\n`)
+    return 1
+  } finally {
+    await cleanup()
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (err: Error) => {
+  process.stderr.write(`lab: ${err.stack ?? err.message}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,121 @@
+// GET /dashboard: a page that polls /stats and /stats/histogram once a second
+// and draws them with uPlot. Everything it needs is served from here, never
+// from a CDN (clusters are often offline): the page and its stylesheet
+// (dashboard-page.ts), the compiled browser code (src/dashboard, built by
+// tsconfig.dashboard.json next to this file in dist/) and uPlot from
+// node_modules (a runtime dependency). Files are read on first use and kept.
+//
+// The page is locked down: a Content-Security-Policy without inline script or
+// style, and the browser code writes every value with textContent, so nothing
+// a request header or pod label carries can become markup.
+
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { ApiError } from '../shared/errors.js'
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_ICON } from './dashboard-page.js'
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+const require = createRequire(import.meta.url)
+const JS = 'text/javascript; charset=utf-8'
+const CSS = 'text/css; charset=utf-8'
+
+interface Asset { type: string, load: () => Promise<string | Buffer> }
+
+const compiled = (name: string): Asset => ({
+  type: JS,
+  load: async () => await readFile(fileURLToPath(new URL(`../dashboard/${name}`, import.meta.url)))
+})
+const fromPackage = (type: string, id: string): Asset => ({
+  type,
+  load: async () => await readFile(require.resolve(id))
+})
+
+/** Every path the dashboard serves; nothing else under /dashboard exists. */
+const ASSETS: Record<string, Asset> = {
+  '/dashboard': { type: 'text/html; charset=utf-8', load: async () => DASHBOARD_HTML },
+  '/dashboard/dashboard.css': { type: CSS, load: async () => DASHBOARD_CSS },
+  '/dashboard/icon.svg': { type: 'image/svg+xml', load: async () => DASHBOARD_ICON },
+  '/dashboard/app.js': compiled('app.js'),
+  '/dashboard/charts.js': compiled('charts.js'),
+  '/dashboard/panels.js': compiled('panels.js'),
+  '/dashboard/format.js': compiled('format.js'),
+  // The IIFE build defines the global uPlot for the module scripts.
+  '/dashboard/uplot.js': fromPackage(JS, 'uplot/dist/uPlot.iife.min.js'),
+  '/dashboard/uplot.css': fromPackage(CSS, 'uplot/dist/uPlot.min.css')
+}
+
+interface Loaded { body: Buffer, etag: string }
+
+const HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  // Revalidated on every load (ETag), so a new build shows at once.
+  'cache-control': 'no-cache'
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+/**
+ * The dashboard's routes for the server's ROUTES table. `fail` answers an
+ * error (the server's sendError).
+ */
+export function dashboardRoutes (fail: (res: ServerResponse, err: ApiError) => void): Record<string, Record<string, Handler>> {
+  const cache = new Map<string, Promise<Loaded>>()
+
+  function load (path: string, asset: Asset): Promise<Loaded> {
+    let loaded = cache.get(path)
+    if (loaded === undefined) {
+      loaded = asset.load().then((data) => {
+        const body = typeof data === 'string' ? Buffer.from(data) : data
+        return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }
+      })
+      // A file that could not be read is tried again on the next request.
+      loaded.catch(() => cache.delete(path))
+      cache.set(path, loaded)
+    }
+    return loaded
+  }
+
+  const routes: Record<string, Record<string, Handler>> = {}
+  for (const [path, asset] of Object.entries(ASSETS)) {
+    routes[path] = {
+      GET: (req, res) => {
+        load(path, asset).then(({ body, etag }) => {
+          if (req.headers['if-none-match'] === etag) {
+            res.writeHead(304, { ...HEADERS, etag })
+            res.end()
+            return
+          }
+          res.writeHead(200, { ...HEADERS, 'content-type': asset.type, 'content-length': body.length, etag })
+          res.end(body)
+        }, (err: Error) => {
+          fail(res, new ApiError('DASHBOARD_UNAVAILABLE', `${path} cannot be served (${err.message}); is the build complete (npm run build) and uplot installed?`))
+        })
+      }
+    }
+  }
+  // Relative links in the page resolve from /dashboard, not /dashboard/.
+  routes['/dashboard/'] = {
+    GET: (_req, res) => {
+      res.writeHead(308, { location: '../dashboard', 'content-length': 0 })
+      res.end()
+    }
+  }
+  return routes
+}
