@@ -118,6 +118,22 @@ const ROWS: Row[] = [
     aborted: 1,
     refused: { 400: 1 }
   },
+  {
+    name: 'the same from a client that keeps its side open: the GET is still cut, not answered later',
+    send: async (s) => {
+      s.allowHalfOpen = true
+      s.write(get('/?delay=100ms', 'Transfer-Encoding: chunked\r\n') + 'zz\r\n')
+      await sleep(300)
+      s.end()
+    },
+    statuses: [400],
+    code: 'BAD_REQUEST',
+    close: true,
+    measured: 1,
+    errors: 1,
+    aborted: 1,
+    refused: { 400: 1 }
+  },
   // HTTP/1.0, keep-alive, pipelining, bodies.
   { name: 'HTTP/1.0 without keep-alive: answered, then closed', send: 'GET /?delay=0 HTTP/1.0\r\n\r\n', statuses: [200], close: true, measured: 1 },
   {

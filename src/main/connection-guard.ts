@@ -82,27 +82,32 @@ export class ConnectionGuard {
     // has begun, or our bytes would land inside it.
     const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
     if (inFlight?.headersSent === true) { socket.destroy(); return }
+    // A response still waiting (a delayed GET) is cut with the socket, as
+    // node does, so it ends counted as aborted rather than sent into a closed
+    // connection; only without one does the socket linger.
+    const [error, allow] = this.#answer(err)
+    this.#reply(socket, error, allow, inFlight == null)
+  }
+
+  #answer (err: NodeJS.ErrnoException & { rawPacket?: Buffer, bytesParsed?: number }): [ApiError, string?] {
     switch (err.code) {
       case 'HPE_HEADER_OVERFLOW':
-        return this.#reply(socket, new ApiError('HEADERS_TOO_LARGE', `the request line and headers are larger than ${http.maxHeaderSize} bytes`))
+        return [new ApiError('HEADERS_TOO_LARGE', `the request line and headers are larger than ${http.maxHeaderSize} bytes`)]
       case 'ERR_HTTP_REQUEST_TIMEOUT':
-        return this.#reply(socket, new ApiError('REQUEST_TIMEOUT'))
+        return [new ApiError('REQUEST_TIMEOUT')]
       case 'HPE_INVALID_METHOD': {
         // A well-formed request line with a method node does not know is a
         // method this endpoint does not allow; anything else is garbage.
         const line = requestLine(err.rawPacket, err.bytesParsed ?? 0)
         const allow = line === undefined ? undefined : this.#allowOf(line.path)
-        if (line !== undefined && allow !== undefined) {
-          return this.#reply(socket, new ApiError('METHOD_NOT_ALLOWED', `${line.method} is not allowed on ${line.path}: use ${allow}`), allow)
-        }
-        break
+        if (line !== undefined && allow !== undefined) return [new ApiError('METHOD_NOT_ALLOWED', `${line.method} is not allowed on ${line.path}: use ${allow}`), allow]
       }
     }
-    this.#reply(socket, new ApiError('BAD_REQUEST', `the request is not valid HTTP/1.1 (${String(err.code)})`))
+    return [new ApiError('BAD_REQUEST', `the request is not valid HTTP/1.1 (${String(err.code)})`)]
   }
 
   /** Writes an error response straight to the socket (there is no response object) and closes it. */
-  #reply (socket: Duplex, err: ApiError, allow?: string): void {
+  #reply (socket: Duplex, err: ApiError, allow?: string, linger = true): void {
     const status = String(err.status)
     if (status in this.#refused) this.#refused[status as Refused]++
     const body = json(err)
@@ -115,12 +120,13 @@ export class ConnectionGuard {
       ...(allow === undefined ? [] : [`Allow: ${allow}`]),
       'Connection: close'
     ]
+    if (!linger) { socket.end(head.join('\r\n') + '\r\n\r\n' + body, () => socket.destroy()); return }
     socket.end(head.join('\r\n') + '\r\n\r\n' + body)
     socket.resume()
     // Once the client has closed its side too, node destroys the socket.
-    const linger = setTimeout(() => socket.destroy(), LINGER_MS)
-    linger.unref()
-    socket.once('close', () => clearTimeout(linger))
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
   }
 }
 

@@ -13,6 +13,8 @@ import type { Buckets, FaultMode, HistogramExport, Snapshot, Task, TaskResult, W
 import type { Range } from '../worker/histograms.js'
 
 const WORKER = new URL('../worker/drain.js', import.meta.url)
+/** A worker is stuck when it has completed no task for two STATS_TIMEOUT_MS, and at least this long. */
+const STUCK_MIN_MS = 1000
 /** Tasks that may wait behind the running one; beyond that a task fails at once. */
 export const MAX_QUEUE = 64
 
@@ -126,7 +128,7 @@ export class HistogramPool {
 
   /** Terminates a worker that has completed no task for two timeouts; piscina replaces it. */
   #replaceIfStuck (): boolean {
-    if (performance.now() - this.#lastDone < 2 * this.#timeoutMs) return false
+    if (performance.now() - this.#lastDone < Math.max(2 * this.#timeoutMs, STUCK_MIN_MS)) return false
     const worker = this.#pool.threads[0]
     if (worker === undefined) return false
     this.#lastDone = performance.now()
