@@ -155,7 +155,13 @@ const ROWS: Row[] = [
     errors: 1
   },
   { name: '100 pipelined requests', send: get('/?delay=0').repeat(100), statuses: Array.from({ length: 100 }, () => 200), measured: 100 },
-  { name: 'a body on GET, then the next request', send: get('/', 'Content-Length: 11\r\n') + 'hello world' + get('/'), statuses: [200, 200], measured: 2 },
+  {
+    name: 'a body on GET, then the next request (kept alive for KEEP_ALIVE_TIMEOUT_MS)',
+    send: get('/', 'Content-Length: 11\r\n') + 'hello world' + get('/'),
+    statuses: [200, 200],
+    measured: 2,
+    check: (x) => assert.equal(x.responses[1]?.headers['keep-alive'], 'timeout=3660')
+  },
   { name: 'a chunked body on GET, then the next request', send: get('/', 'Transfer-Encoding: chunked\r\n') + '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n' + get('/'), statuses: [200, 200], measured: 2 },
   { name: 'a 64 KB body on POST /, then a GET', send: 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 65536\r\n\r\n' + 'x'.repeat(65536) + get('/'), statuses: [405, 200], measured: 1 },
   { name: 'HEAD /', send: 'HEAD / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [200], head: true, measured: 1 },

@@ -79,13 +79,13 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   const server = http.createServer({
     headersTimeout: headersTimeoutMs,
     requestTimeout: requestTimeoutMs,
-    keepAliveTimeout: keepAliveTimeoutMs,
     // Node looks for late headers every 30 s by default: a slowloris would
     // hold its connection that much past the timeout.
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 10))),
     // Checked in onRequest instead, to answer with a JSON error like every other one.
     requireHostHeader: false
   }, onRequest)
+  server.keepAliveTimeout = keepAliveTimeoutMs
   const guard = new ConnectionGuard(server, maxConnections, (path) => {
     if (path === '/') return 'GET, HEAD'
     const route = ROUTES[path]
