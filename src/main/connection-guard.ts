@@ -9,7 +9,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { ApiError } from '../shared/errors.js'
-import { json, JSON_HEADERS } from './reply.js'
+import { json, sendError } from './reply.js'
 
 /** Statuses of the requests refused before a handler saw them, as /stats reports them. */
 export const REFUSED = ['400', '405', '408', '417', '431'] as const
@@ -56,10 +56,7 @@ export class ConnectionGuard {
     })
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
       this.#refused[417]++
-      const err = new ApiError('EXPECTATION_FAILED', `Expect: ${String(req.headers.expect).slice(0, 200)} cannot be met: the only Expect this server meets is 100-continue`)
-      const body = json(err)
-      res.writeHead(417, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), connection: 'close' })
-      res.end(body)
+      sendError(res, new ApiError('EXPECTATION_FAILED', `Expect: ${String(req.headers.expect).slice(0, 200)} cannot be met: the only Expect this server meets is 100-continue`), { connection: 'close' })
     })
   }
 
