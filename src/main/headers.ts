@@ -46,7 +46,9 @@ export const F = {
   /** x-envoy-external-address: an edge Envoy appended to X-Forwarded-For. */
   ENVOY_EDGE: 1 << 23,
   /** x-request-id with x-envoy-* or x-forwarded-client-cert: the headers an Envoy makes (waypoint evidence). */
-  ENVOY_MADE: 1 << 24
+  ENVOY_MADE: 1 << 24,
+  /** A Host header: HTTP/1.1 requires one. */
+  HOST: 1 << 25
 } as const
 
 /** Entries in a comma-separated header, at most `limit`, at bounded cost whatever its size. */
@@ -97,6 +99,8 @@ export function scanHeaders (raw: readonly string[]): number {
       if (name.toLowerCase() === 'traceparent') flags |= F.TRACING
     } else if (len === 2) {
       if (name.toLowerCase() === 'b3') flags |= F.TRACING
+    } else if (len === 4) {
+      if (name.toLowerCase() === 'host') flags |= F.HOST
     }
   }
   let mesh = ((flags & F.ENVOY_ATTEMPT) !== 0 ? 1 : 0) + ((flags & F.XFCC) !== 0 ? 1 : 0)

@@ -183,13 +183,14 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   }
 
   function root (req: IncomingMessage, res: ServerResponse, t0: number, spec: RootSpec): void {
-    const method = req.method
-    if (method !== 'GET' && method !== 'HEAD') {
-      inc(counters, C.UNMEASURED)
-      return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method ?? ''} is not allowed on /: use GET or HEAD`), { allow: 'GET, HEAD' })
-    }
     const scan = scanHeaders(req.rawHeaders)
     if (scan === PROBE) inc(counters, C.UNMEASURED)
+    else if ((scan & F.HOST) === 0 && req.httpVersionMinor === 1) return missingHost(res)
+    const method = req.method
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (scan !== PROBE) inc(counters, C.UNMEASURED)
+      return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method ?? ''} is not allowed on /: use GET or HEAD`), { allow: 'GET, HEAD' })
+    }
     const status = pick(spec.status)
     const delayUs = pick(spec.delay)
     if (delayUs === 0) respond(res, status, t0, scan)
@@ -199,18 +200,24 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   function onRequest (req: IncomingMessage, res: ServerResponse): void {
     const t0 = performance.now()
     const url = req.url as string
-    // Node reads req.headers.host itself when requireHostHeader is on; this is
-    // the same check, moved here so the 400 has a JSON body.
-    if (req.httpVersionMinor === 1 && req.headers.host === undefined) return missingHost(res)
+    // Node's own Host check (requireHostHeader, turned off) builds
+    // req.headers for every request; `/` finds Host in its one pass over the
+    // raw headers instead, and answers a missing one with a JSON body.
     if (url === '/') return root(req, res, t0, parser.plain)
     if (url.charCodeAt(0) === 47 && url.charCodeAt(1) === 63) { // "/?"
       const spec = parser.parse(url)
       if (!(spec instanceof ApiError)) return root(req, res, t0, spec)
+      if (noHost(req)) return missingHost(res)
       inc(counters, C.UNMEASURED)
       return sendError(res, spec)
     }
+    if (noHost(req)) return missingHost(res)
     inc(counters, C.UNMEASURED)
     slowPath(req, res, url)
+  }
+
+  function noHost (req: IncomingMessage): boolean {
+    return req.httpVersionMinor === 1 && req.headers.host === undefined
   }
 
   function missingHost (res: ServerResponse): void {
