@@ -106,7 +106,7 @@ test('Accept negotiation', () => {
 
 test('the sidecar memory gauge and mesh mode come from the stats context', async () => {
   const views = create({ ringCapacity: 1024, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 10 })
-  const pool = new HistogramPool(views, { drainIntervalMs: 50, statsTimeoutMs: 2000 })
+  const pool = new HistogramPool(views, null, { drainIntervalMs: 50, statsTimeoutMs: 2000 })
   try {
     await pool.start()
     let bytes: number | undefined

@@ -65,6 +65,7 @@ async function main (argv: string[]): Promise<number> {
   // Only now: whoever waits for this line may signal at once, and a signal
   // before the handlers are in would kill the process outright.
   process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s)\n`)
+  if (running.baseline !== null) process.stdout.write(`podmeter baseline listener on ${running.baseline.url} (its own counters: /stats "baseline")\n`)
   return -1
 }
 

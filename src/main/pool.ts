@@ -29,8 +29,9 @@ export class HistogramPool {
   /** Set once the worker has answered a first task. */
   ready = false
 
-  constructor (views: Views, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean }) {
-    const workerData: WorkerData = { sab: views.sab, layout: views.config, faults: options.faults === true }
+  /** `baseline`: the baseline listener's buffer, drained and snapshotted together with the main one. */
+  constructor (views: Views, baseline: Views | null, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean }) {
+    const workerData: WorkerData = { sab: views.sab, baselineSab: baseline?.sab ?? null, layout: views.config, faults: options.faults === true }
     this.#pool = new Piscina<Task, TaskResult>({
       filename: WORKER.href,
       minThreads: 1,
@@ -74,7 +75,8 @@ export class HistogramPool {
     return await this.#run({ op: 'histogram', second: nowSecond(), range, format }) as HistogramExport
   }
 
-  async reset (until: number): Promise<void> {
+  /** `until`: each listener's ring write sequence when its counters were zeroed, main first. */
+  async reset (until: number[]): Promise<void> {
     await this.#run({ op: 'reset', second: nowSecond(), until })
   }
 

@@ -13,7 +13,7 @@ const MiB = 1024 * 1024
 const LOOP_RESOLUTION_MS = 20
 const GiB = 1024 * MiB
 
-interface Tick { at: number, requests: number, elu: EventLoopUtilization }
+interface Tick { at: number, requests: number, baseline: number, elu: EventLoopUtilization }
 
 /**
  * `fn`, called at most once per `ttlMs`: figures that move slowly (file reads,
@@ -36,15 +36,18 @@ export class RuntimeMonitor {
   readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
   readonly #gc = new v8.GCProfiler()
   readonly #readRequests: () => number
+  readonly #readBaseline: () => number
   #gcCount = 0
   #gcLastPauseMs = 0
   #gcPauseTotalMs = 0
   #gcFreedBytes = 0
   readonly startedAt = performance.now()
 
-  constructor (windowSeconds: number, readRequests: () => number) {
+  /** `readRequests` and `readBaseline`: the main and the baseline listener's request counters. */
+  constructor (windowSeconds: number, readRequests: () => number, readBaseline: () => number = () => 0) {
     this.#keep = windowSeconds + 2
     this.#readRequests = readRequests
+    this.#readBaseline = readBaseline
     this.#loopDelay.enable()
     this.#gc.start()
     this.#tick()
@@ -53,7 +56,7 @@ export class RuntimeMonitor {
   }
 
   #tick (): void {
-    this.#ticks.push({ at: performance.now(), requests: this.#readRequests(), elu: performance.eventLoopUtilization() })
+    this.#ticks.push({ at: performance.now(), requests: this.#readRequests(), baseline: this.#readBaseline(), elu: performance.eventLoopUtilization() })
     if (this.#ticks.length > this.#keep) this.#ticks.shift()
   }
 
@@ -68,15 +71,20 @@ export class RuntimeMonitor {
     }
   }
 
-  /** Requests per second and event-loop utilization over the last `seconds` (or since start). */
-  window (seconds: number, requestsNow: number): { seconds: number, requestsPerSecond: number, elu: number } {
+  /** Requests per second (each listener's) and event-loop utilization over the last `seconds` (or since start). */
+  window (seconds: number, requestsNow: number, baselineNow = 0): { seconds: number, requestsPerSecond: number, baselinePerSecond: number, elu: number } {
     const now = performance.now()
     const from = now - seconds * 1000
     // The oldest tick inside the window, or the first one when we are younger than it.
     const base = this.#ticks.find((t) => t.at >= from - 1) ?? this.#ticks[0] as Tick
     const span = Math.max(now - base.at, 1) / 1000
     const elu = performance.eventLoopUtilization(performance.eventLoopUtilization(), base.elu)
-    return { seconds: span, requestsPerSecond: Math.max(0, requestsNow - base.requests) / span, elu: elu.utilization }
+    return {
+      seconds: span,
+      requestsPerSecond: Math.max(0, requestsNow - base.requests) / span,
+      baselinePerSecond: Math.max(0, baselineNow - base.baseline) / span,
+      elu: elu.utilization
+    }
   }
 
   /** Forget request history (after /stats/reset): rates restart from zero. */

@@ -1,103 +1,149 @@
-// Wires one running PodMeter: the shared buffer, the histogram pool, the
-// runtime monitor and the HTTP server, and the orderly shutdown.
+// Wires one running PodMeter: the shared buffers, the histogram pool, the
+// runtime monitor, mesh detection, the HTTP server (and the baseline
+// listener's, when BASELINE_PORT is set), and the orderly shutdown.
 
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ServerConfig } from '../shared/config.js'
-import { C, create, readCounter } from '../shared/layout.js'
+import { C, create, readCounter, type LayoutConfig } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
 import { AdminGate } from './admin.js'
 import { MeshDetector } from './mesh-detect.js'
 import { HistogramPool } from './pool.js'
 import { cachedFor, containerMemory, RuntimeMonitor } from './runtime.js'
-import { createMeterServer } from './server.js'
+import { createMeterServer, type Meter, type MeterServer } from './server.js'
+import type { StatsContext } from './stats.js'
 
 export interface Running {
   port: number
   url: string
+  /** The baseline listener, null without one. */
+  baseline: { port: number, url: string } | null
   /**
    * Stop as on SIGTERM: not ready at once, and every answer says
    * Connection: close; after `delayMs` (SHUTDOWN_DELAY_MS on SIGTERM, 0 by
    * default) stop accepting, let in-flight requests finish, close. Whatever is
-   * open SHUTDOWN_GRACE_MS after the call is cut.
+   * open SHUTDOWN_GRACE_MS after the call is cut. Both listeners alike.
    */
   shutdown: (delayMs?: number) => Promise<void>
 }
 
+function meter (layout: LayoutConfig): Meter {
+  const views = create(layout)
+  return { views, ring: new RingProducer(views) }
+}
+
+async function listen (server: Server, port: number, host: string): Promise<{ port: number, url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => { server.off('error', reject); resolve() })
+  })
+  const { port: bound, address, family } = server.address() as AddressInfo
+  const hostPart = family === 'IPv6' ? `[${address}]` : address
+  return { port: bound, url: `http://${hostPart}:${bound}` }
+}
+
 export async function serve (config: ServerConfig): Promise<Running> {
-  const views = create({
+  const layout: LayoutConfig = {
     ringCapacity: config.ringCapacity,
     lowestUs: config.lowestUs,
     highestUs: config.highestUs,
     digits: config.digits,
     windowSeconds: config.windowSeconds
-  })
-  const ring = new RingProducer(views)
-  const pool = new HistogramPool(views, config)
-  const runtime = new RuntimeMonitor(config.windowSeconds, () => readCounter(views, C.REQUESTS))
+  }
+  const main = meter(layout)
+  const base = config.baselinePort === null ? null : meter(layout)
+  const listeners = base === null ? [main] : [main, base]
+  const pool = new HistogramPool(main.views, base?.views ?? null, config)
+  const runtime = new RuntimeMonitor(
+    config.windowSeconds,
+    () => readCounter(main.views, C.REQUESTS),
+    base === null ? undefined : () => readCounter(base.views, C.REQUESTS)
+  )
+  // Mesh detection reads the main listener's header counters: the baseline
+  // port is the unmeshed one.
   const mesh = new MeshDetector({
     podinfoDir: config.podinfoDir,
     procNetTcp: config.procNetTcp.split(','),
     envoyAdmin: config.envoyAdmin === 'off' ? undefined : config.envoyAdmin,
     refreshMs: config.meshRefreshMs,
-    views
+    views: main.views
   })
-  const stats = {
-    views,
+  const stats: Omit<StatsContext, 'workerThreads'> = {
+    views: main.views,
     runtime,
     windowSeconds: config.windowSeconds,
     since: performance.now(),
     mesh: () => mesh.view,
-    containerMemory: cachedFor(1000, () => containerMemory(config.cgroupRoot))
+    containerMemory: cachedFor(1000, () => containerMemory(config.cgroupRoot)),
+    baseline: null
   }
-  const meter = createMeterServer({
-    views,
-    ring,
+  const admin = new AdminGate(config)
+  const meters: MeterServer[] = listeners.map((m) => createMeterServer({
+    ...m,
+    listeners,
     pool,
     stats,
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
     metricsBucketsUs: config.metricsBucketsUs,
-    onReset: () => { stats.since = performance.now(); runtime.resetRequests(); mesh.countersReset() },
+    onReset: () => {
+      stats.since = performance.now()
+      runtime.resetRequests()
+      mesh.countersReset()
+      for (const s of meters) s.resetConnections()
+    },
     limits: config,
-    admin: new AdminGate(config),
+    admin,
     faults: config.faults
-  })
-  const { server } = meter
+  }))
 
   // The first detection reads every source once (the admin probe is bounded
   // by its timeout), so that /stats is right from the first request.
   await Promise.all([pool.start(), mesh.start()])
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
-  })
-  const { port, address, family } = server.address() as AddressInfo
-  const hostPart = family === 'IPv6' ? `[${address}]` : address
+  const servers = meters.map((m) => m.server)
+  let bound: { port: number, url: string }
+  let baseline: Running['baseline'] = null
+  try {
+    bound = await listen(servers[0] as Server, config.port, config.host)
+    if (base !== null) {
+      baseline = await listen(servers[1] as Server, config.baselinePort ?? 0, config.host)
+      stats.baseline = { views: base.views, port: baseline.port }
+    }
+  } catch (err) {
+    // A port in use: release what started so the process can exit with the error.
+    for (const s of servers) s.close()
+    runtime.close()
+    mesh.close()
+    await pool.close()
+    throw err
+  }
 
   let closing: Promise<void> | undefined
   const shutdown = async (delayMs = 0): Promise<void> => {
     closing ??= (async () => {
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref())
-      meter.drainConnections()
+      for (const m of meters) m.drainConnections()
       // Still accepting and answering while Kubernetes takes the pod out of
       // its endpoints: a request that arrives meanwhile is answered (with
       // Connection: close), not refused. Idle connections are left alone, as
       // closing one races a request the client may be sending on it.
       if (delayMs > 0) await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, config.shutdownGraceMs))), deadline])
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = Promise.all(servers.map(async (s) => await new Promise<void>((resolve) => s.close(() => resolve()))))
       // Idle keep-alive connections close now; busy ones get Connection: close
       // on their response and end after it. Whatever is left at the deadline
       // is cut.
-      server.closeIdleConnections()
-      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      const sweepIdle = (): void => { for (const s of servers) s.closeIdleConnections() }
+      sweepIdle()
+      const sweep = setInterval(sweepIdle, 50)
       await Promise.race([closed, deadline])
       clearInterval(sweep)
-      server.closeAllConnections()
+      for (const s of servers) s.closeAllConnections()
       runtime.close()
       mesh.close()
       await pool.close()
     })()
     return closing
   }
-  return { port, url: `http://${hostPart}:${port}`, shutdown }
+  return { ...bound, baseline, shutdown }
 }

@@ -21,16 +21,27 @@ import { buildStats, STATS_PERCENTILES, type StatsContext } from './stats.js'
 import { parseStatsQuery } from './stats-query.js'
 import { sendError, sendJson, sendText } from './reply.js'
 
-export interface ServerParts {
+/** One listener's shared memory: its counters and the producing end of its ring. */
+export interface Meter {
   views: Views
   ring: RingProducer
+}
+
+/**
+ * One listener's server. A process with a baseline listener makes two, each
+ * with its own Meter: the hot path below closes over its listener's counters
+ * and ring, so it never asks per request which listener it serves.
+ */
+export interface ServerParts extends Meter {
+  /** Every listener of the process, main first, this one included: a reset zeroes them all. */
+  listeners: Meter[]
   pool: HistogramPool
   stats: Omit<StatsContext, 'workerThreads'>
   delayUs: number
   maxDelayUs: number
   /** `le` boundaries of the /metrics latency histogram, whole µs, ascending. */
   metricsBucketsUs: readonly number[]
-  /** Called after counters and histograms are zeroed. */
+  /** Called after counters and histograms are zeroed (every listener's connection figures too). */
   onReset: () => void
   /** node:http's limits, in ms (see config.ts for why each default). */
   limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
@@ -67,6 +78,8 @@ export interface MeterServer {
   server: http.Server
   /** From now on every response says Connection: close, and /readyz fails. */
   drainConnections: () => void
+  /** Zeroes this listener's connection figures (open connections stay counted). */
+  resetConnections: () => void
   readonly shuttingDown: boolean
 }
 
@@ -295,10 +308,9 @@ export function createMeterServer (parts: ServerParts): MeterServer {
         // Zero the counters, then have the worker discard exactly the samples
         // pushed before this point: both happen before any later request on
         // this (single) thread can push, so counters and histograms agree.
-        zeroMainThreadCounters(counters)
-        guard.reset()
+        for (const l of parts.listeners) zeroMainThreadCounters(l.views.counters)
         parts.onReset()
-        pool.reset(ring.writeSequence).then(
+        pool.reset(parts.listeners.map((l) => l.ring.writeSequence)).then(
           () => sendJson(res, 200, { reset: true }),
           (err) => fail(res, err)
         )
@@ -321,6 +333,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   return {
     server,
     drainConnections: () => { shuttingDown = true },
+    resetConnections: () => guard.reset(),
     get shuttingDown () { return shuttingDown }
   }
 }

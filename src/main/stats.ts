@@ -7,7 +7,7 @@ import os from 'node:os'
 import { usToMs } from '../shared/duration.js'
 import { C, HOP_BUCKETS, readCounter, readStatusClass, type Views } from '../shared/layout.js'
 import type { Range, Summary } from '../worker/histograms.js'
-import type { Snapshot } from '../worker/drain.js'
+import type { ListenerSnapshot, Snapshot } from '../worker/drain.js'
 import type { ConnectionFigures } from './connection-guard.js'
 import type { EnvoyMemory } from './envoy-admin.js'
 import { meshHops, proxyHops } from './headers.js'
@@ -33,6 +33,8 @@ export interface StatsContext {
   containerMemory: () => ContainerMemory
   /** Open and refused connections, refused requests (the server's ConnectionGuard). */
   connections?: ConnectionFigures
+  /** The baseline listener's counters and port, null without one. */
+  baseline: { views: Views, port: number } | null
 }
 
 const ms = (us: number | null | undefined): number | null => (us === null || us === undefined ? null : usToMs(us))
@@ -68,6 +70,55 @@ export function extraPercentiles (extra: Summary, asked: readonly number[], rang
   return { percentiles, percentiles_window: range, percentiles_samples: extra.count }
 }
 
+/** One listener's request, latency and hop figures, under the original's key names. */
+function listenerFigures (v: Views, snap: ListenerSnapshot, win: { seconds: number, perSecond: number }, sinceReset: number) {
+  const n = (i: number): number => readCounter(v, i)
+  const requests = n(C.REQUESTS)
+  const errors = n(C.ERRORS)
+  const life = snap.lifetime
+  const hopSum = n(C.PROXY_HOPS) + n(C.MESH_HOPS)
+  const hopsByCount: Record<string, number> = {}
+  for (let i = 0; i < HOP_BUCKETS; i++) hopsByCount[i === HOP_BUCKETS - 1 ? `${i}+` : String(i)] = n(C.HOPS_BY_COUNT + i)
+  return {
+    requests,
+    errors,
+    requests_per_second: round(win.perSecond, 3),
+    success_rate_percent: requests > 0 ? round(((requests - errors) / requests) * 100, 4) : null,
+    avg_latency_ms: life.mean === null ? null : round(life.mean / 1000, 4),
+    p50_latency_ms: ms(life.percentiles['50']),
+    p90_latency_ms: ms(life.percentiles['90']),
+    p95_latency_ms: ms(life.percentiles['95']),
+    p99_latency_ms: ms(life.percentiles['99']),
+    p999_latency_ms: ms(life.percentiles['99.9']),
+    min_latency_ms: ms(life.min),
+    max_latency_ms: ms(life.max),
+    samples: life.count,
+    samples_dropped: n(C.SAMPLES_DROPPED),
+    samples_clamped: n(C.SAMPLES_CLAMPED),
+    avg_requests_per_second: round(requests / sinceReset, 3),
+    window: {
+      seconds: round(win.seconds, 3),
+      requests_per_second: round(win.perSecond, 3),
+      samples: snap.current.count,
+      ...latency(snap.current)
+    },
+    status_codes: {
+      '1xx': 0,
+      '2xx': readStatusClass(v, 200),
+      '3xx': readStatusClass(v, 300),
+      '4xx': readStatusClass(v, 400),
+      '5xx': readStatusClass(v, 500),
+      aborted: n(C.ABORTED)
+    },
+    avg_proxy_hops: requests > 0 ? round(hopSum / requests, 4) : 0,
+    requests_via_proxy: n(C.VIA_PROXY),
+    requests_by_hop_count: hopsByCount,
+    requests_with_envoy_headers: n(C.ENVOY_MADE),
+    requests_with_tracing_headers: n(C.TRACED),
+    unmeasured_requests: n(C.UNMEASURED)
+  }
+}
+
 /**
  * `scan` is scanHeaders() of the /stats request itself (its own hop counts);
  * `asked` is the ?percentiles= list in its order and `range` its ?window=,
@@ -76,12 +127,11 @@ export function extraPercentiles (extra: Summary, asked: readonly number[], rang
 export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, asked: readonly number[] = [], range: Range = 'lifetime'): Record<string, unknown> {
   const v = ctx.views
   const n = (i: number): number => readCounter(v, i)
-  const requests = n(C.REQUESTS)
-  const errors = n(C.ERRORS)
   const now = performance.now()
   const sinceReset = Math.max(now - ctx.since, 1) / 1000
-  const win = ctx.runtime.window(ctx.windowSeconds, requests)
-  const life = snap.lifetime
+  const base = ctx.baseline
+  const win = ctx.runtime.window(ctx.windowSeconds, n(C.REQUESTS), base === null ? 0 : readCounter(base.views, C.REQUESTS))
+  const t = listenerFigures(v, snap, { seconds: win.seconds, perSecond: win.requestsPerSecond }, sinceReset)
   const mem = process.memoryUsage()
   const gc = ctx.runtime.gc()
   const cpu = process.cpuUsage()
@@ -91,28 +141,24 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
   const availableMem = container.limit !== undefined && container.workingSet !== undefined
     ? Math.max(0, container.limit - container.workingSet)
     : os.freemem()
-  const viaProxy = n(C.VIA_PROXY)
-  const hopSum = n(C.PROXY_HOPS) + n(C.MESH_HOPS)
   const mesh = ctx.mesh()
   // A probe's /stats (scan = -1) crossed nothing we can count.
   const ownProxy = scan < 0 ? 0 : proxyHops(scan)
   const ownMesh = scan < 0 ? 0 : meshHops(scan)
-  const hopsByCount: Record<string, number> = {}
-  for (let i = 0; i < HOP_BUCKETS; i++) hopsByCount[i === HOP_BUCKETS - 1 ? `${i}+` : String(i)] = n(C.HOPS_BY_COUNT + i)
 
   return {
     // The original's keys, same names and units.
-    requests,
-    errors,
-    requests_per_second: round(win.requestsPerSecond, 3),
-    success_rate_percent: requests > 0 ? round(((requests - errors) / requests) * 100, 4) : null,
-    avg_latency_ms: life.mean === null ? null : round(life.mean / 1000, 4),
-    p50_latency_ms: ms(life.percentiles['50']),
-    p95_latency_ms: ms(life.percentiles['95']),
-    p99_latency_ms: ms(life.percentiles['99']),
-    p999_latency_ms: ms(life.percentiles['99.9']),
-    min_latency_ms: ms(life.min),
-    max_latency_ms: ms(life.max),
+    requests: t.requests,
+    errors: t.errors,
+    requests_per_second: t.requests_per_second,
+    success_rate_percent: t.success_rate_percent,
+    avg_latency_ms: t.avg_latency_ms,
+    p50_latency_ms: t.p50_latency_ms,
+    p95_latency_ms: t.p95_latency_ms,
+    p99_latency_ms: t.p99_latency_ms,
+    p999_latency_ms: t.p999_latency_ms,
+    min_latency_ms: t.min_latency_ms,
+    max_latency_ms: t.max_latency_ms,
     memory_heap_mb: round(toMiB(mem.heapUsed), 3),
     memory_sys_mb: round(toMiB(mem.rss), 3),
     memory_total_alloc_mb: round(toMiB(gc.allocatedBytes), 3),
@@ -120,10 +166,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     gc_pause_ms: round(gc.lastPauseMs, 4),
     num_gc: gc.count,
     uptime_seconds: round(process.uptime(), 3),
-    avg_proxy_hops: requests > 0 ? round(hopSum / requests, 4) : 0,
-    proxy_detected: viaProxy > 0,
+    avg_proxy_hops: t.avg_proxy_hops,
+    proxy_detected: t.requests_via_proxy > 0,
     istio_sidecar_detected: mesh.sidecar,
-    requests_via_proxy: viaProxy,
+    requests_via_proxy: t.requests_via_proxy,
     service_mesh_mode: mesh.mode,
     proxy_hop_count: ownProxy,
     service_mesh_hops: ownMesh,
@@ -139,31 +185,19 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     available_disk_gb: d === undefined ? null : round(d.availableGb, 3),
     disk_usage_percent: d === undefined ? null : round(d.usagePercent, 2),
     // New keys.
-    p90_latency_ms: ms(life.percentiles['90']),
-    samples: life.count,
-    samples_dropped: n(C.SAMPLES_DROPPED),
-    samples_clamped: n(C.SAMPLES_CLAMPED),
-    avg_requests_per_second: round(requests / sinceReset, 3),
-    window: {
-      seconds: round(win.seconds, 3),
-      requests_per_second: round(win.requestsPerSecond, 3),
-      samples: snap.current.count,
-      ...latency(snap.current)
-    },
-    status_codes: {
-      '1xx': 0,
-      '2xx': readStatusClass(v, 200),
-      '3xx': readStatusClass(v, 300),
-      '4xx': readStatusClass(v, 400),
-      '5xx': readStatusClass(v, 500),
-      aborted: n(C.ABORTED)
-    },
-    requests_by_hop_count: hopsByCount,
-    requests_with_envoy_headers: n(C.ENVOY_MADE),
-    requests_with_tracing_headers: n(C.TRACED),
+    p90_latency_ms: t.p90_latency_ms,
+    samples: t.samples,
+    samples_dropped: t.samples_dropped,
+    samples_clamped: t.samples_clamped,
+    avg_requests_per_second: t.avg_requests_per_second,
+    window: t.window,
+    status_codes: t.status_codes,
+    requests_by_hop_count: t.requests_by_hop_count,
+    requests_with_envoy_headers: t.requests_with_envoy_headers,
+    requests_with_tracing_headers: t.requests_with_tracing_headers,
     mesh_evidence: mesh.evidence,
     waypoint_proxy_detected: mesh.waypoint,
-    unmeasured_requests: n(C.UNMEASURED),
+    unmeasured_requests: t.unmeasured_requests,
     event_loop_utilization: round(win.elu, 4),
     event_loop_delay_p99_ms: round(ctx.runtime.loopDelayP99Ms(), 3),
     cpu_user_seconds: round(cpu.user / 1e6, 3),
@@ -176,6 +210,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     ...(mesh.sidecarMemory === undefined ? {} : { sidecar_memory_mb: sidecarMemory(mesh.sidecarMemory) }),
     measured_since_seconds: round(sinceReset, 3),
     ...ctx.connections,
+    // The baseline listener (BASELINE_PORT): the same figures for its own traffic.
+    baseline: base === null || snap.baseline === null
+      ? null
+      : { port: base.port, ...listenerFigures(base.views, snap.baseline, { seconds: win.seconds, perSecond: win.baselinePerSecond }, sinceReset) },
     ...(snap.extra === undefined ? {} : extraPercentiles(snap.extra, asked, range))
   }
 }

@@ -94,6 +94,12 @@ export interface ServerConfig {
    * 1, 1.5, 2, 3, 5 and 7.5 per decade from 50 µs to 10 s (33 buckets).
    */
   metricsBucketsUs: number[]
+  /**
+   * BASELINE_PORT: a second listener with its own counters and histograms, for
+   * unmeshed traffic beside the meshed (a pod excludes it from its sidecar).
+   * A port number (0: any free port), or off. Default off (null).
+   */
+  baselinePort: number | null
 }
 
 /** 50us, 75us, then 1, 1.5, 2, 3, 5, 7.5 × 100us, 1ms, 10ms, 100ms and 1s, then 10s. */
@@ -109,7 +115,8 @@ interface Setting {
   /** Undefined for a secret, which only the environment may carry. */
   flag?: string
   key: keyof ServerConfig
-  parse: (text: string) => number | string | number[] | boolean | undefined
+  /** The value, or undefined when the text is not acceptable. */
+  parse: (text: string) => number | string | number[] | boolean | null | undefined
   accepts: string
 }
 
@@ -180,7 +187,8 @@ export const SETTINGS: Setting[] = [
   { env: 'PODMETER_ADMIN_TOKEN', key: 'adminToken', parse: token, accepts: 'a token of 16 to 512 characters from A-Z a-z 0-9 - . _ ~ + / (and trailing =)' },
   { env: 'STATS_RESET', flag: 'stats-reset', key: 'statsReset', parse: onOff, accepts: 'on or off' },
   { env: 'PODMETER_FAULTS', flag: 'faults', key: 'faults', parse: onOff, accepts: 'on or off' },
-  { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` }
+  { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` },
+  { env: 'BASELINE_PORT', flag: 'baseline-port', key: 'baselinePort', parse: (t) => (t === 'off' ? null : integer(0, 65535)(t)), accepts: 'a port number from 0 to 65535, or off' }
 ]
 
 export const DEFAULTS: ServerConfig = {
@@ -209,7 +217,8 @@ export const DEFAULTS: ServerConfig = {
   envoyAdmin: '127.0.0.1:15000',
   meshRefreshMs: 5000,
   cgroupRoot: '/sys/fs/cgroup',
-  metricsBucketsUs: [...DEFAULT_BUCKETS_US]
+  metricsBucketsUs: [...DEFAULT_BUCKETS_US],
+  baselinePort: null
 }
 
 /** Reads flags (`--name value` or `--name=value`) and the environment into a checked config. */
@@ -253,6 +262,9 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (config.delayUs > config.maxDelayUs) {
     throw new ConfigError('DELAY_MS', `is larger than MAX_DELAY_MS (${config.maxDelayUs / 1000} ms)`)
   }
+  if (config.baselinePort !== null && config.baselinePort !== 0 && config.baselinePort === config.port) {
+    throw new ConfigError('BASELINE_PORT', `must differ from PORT (${config.port})`)
+  }
   return config
 }
 
@@ -263,7 +275,7 @@ export function usage (): string {
       ? def.map(formatUs).join(',')
       : typeof def === 'boolean' ? (def ? 'on' : 'off') : s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
     if (s.flag === undefined) return `  ${'(environment only)'.padEnd(24)} ${s.env.padEnd(22)} default unset`
-    return `  --${s.flag.padEnd(22)} ${s.env.padEnd(22)} default ${String(shown)}`
+    return `  --${s.flag.padEnd(22)} ${s.env.padEnd(22)} default ${shown === null ? 'off' : String(shown)}`
   })
   return ['usage: podmeter serve [options]   (each option is also an environment variable)', '', ...rows].join('\n')
 }

@@ -13,6 +13,12 @@
 // The histogram counts live here rather than in the worker's heap so that a
 // replacement worker (piscina starts one when the owner dies) picks up every
 // sample already recorded: a dying worker loses nothing it had recorded.
+//
+// One buffer serves one listener. With a baseline listener (BASELINE_PORT)
+// the server makes a second buffer of this same layout: its own counters, ring
+// and histograms, so both listeners run the same hot path on their own memory
+// and nothing per request asks which listener it is. WORKER_STARTS is counted
+// in the main listener's buffer only.
 
 import { Float64Histogram } from 'hdr-histogram-js'
 

@@ -7,13 +7,15 @@
 // every drain.
 
 import { workerData } from 'piscina'
-import { add, attach, C, inc, RING_READ, zero, type LayoutConfig } from '../shared/layout.js'
+import { add, attach, C, inc, RING_READ, zero, type LayoutConfig, type Views } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
 import { cumulativeAt, distribution, encode, hgrm, type DistributionRow } from './export.js'
 import { HistogramStore, type Range, type Summary } from './histograms.js'
 
 export interface WorkerData {
   sab: SharedArrayBuffer
+  /** The baseline listener's buffer (same layout), or null without one. */
+  baselineSab: SharedArrayBuffer | null
   layout: LayoutConfig
   /** PODMETER_FAULTS: the `fault` task works only when this is true. */
   faults: boolean
@@ -25,16 +27,22 @@ export type FaultMode = 'throw' | 'exit' | 'stall'
 export type Task =
   | { op: 'drain', second: number }
   | { op: 'snapshot', second: number, percentiles: number[], extra?: { range: Range, percentiles: number[] } }
-  | { op: 'reset', second: number, until: number }
+  /** `until`: each listener's ring write sequence when its counters were zeroed (main first). */
+  | { op: 'reset', second: number, until: number[] }
   | { op: 'buckets', second: number, boundsUs: number[] }
   | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }
   | { op: 'fault', second: number, mode: FaultMode, ms: number }
 
-export interface Snapshot {
-  ok: true
+export interface ListenerSnapshot {
   lifetime: Summary
   current: Summary
-  /** The snapshot task's `extra` percentiles over its range. */
+}
+
+export interface Snapshot extends ListenerSnapshot {
+  ok: true
+  /** The baseline listener's histograms, null without one. */
+  baseline: ListenerSnapshot | null
+  /** The snapshot task's `extra` percentiles over its range (main listener). */
   extra?: Summary
   /** Samples recorded by this task's drain. */
   drained: number
@@ -67,23 +75,55 @@ export interface HistogramExport {
 
 export type TaskResult = Snapshot | Buckets | HistogramExport | { ok: true, drained: number } | { ok: false, code: string, message: string }
 
-const { sab, layout, faults } = workerData as WorkerData
-const views = attach(sab, layout)
-const ring = new RingConsumer(views)
-const store = new HistogramStore(views)
-// A predecessor that died mid-drain left counts without their exact figures.
-const recovered = store.reconcile()
-if (recovered > 0) add(views.counters, C.SAMPLES_RECORDED, recovered)
+/** One listener's samples: its buffer, the ring's consuming end and its histograms. */
+class Listener {
+  readonly views: Views
+  readonly ring: RingConsumer
+  readonly store: HistogramStore
+
+  constructor (sab: SharedArrayBuffer, layout: LayoutConfig) {
+    this.views = attach(sab, layout)
+    this.ring = new RingConsumer(this.views)
+    this.store = new HistogramStore(this.views)
+    // A predecessor that died mid-drain left counts without their exact figures.
+    const recovered = this.store.reconcile()
+    if (recovered > 0) add(this.views.counters, C.SAMPLES_RECORDED, recovered)
+  }
+
+  drain (second: number): number {
+    this.store.rotate(second)
+    const n = this.ring.drain(this.store.record)
+    this.store.flush()
+    if (n > 0) add(this.views.counters, C.SAMPLES_RECORDED, n)
+    return n
+  }
+
+  snapshot (percentiles: number[]): ListenerSnapshot {
+    return { lifetime: this.store.lifetime(percentiles), current: this.store.current(percentiles) }
+  }
+
+  reset (second: number, until: number | undefined): void {
+    // Samples up to `until` were produced before the counters were zeroed:
+    // discard them. Later ones stay in the ring for the next drain.
+    this.ring.drain(() => {}, until)
+    this.store.reset()
+    this.store.rotate(second)
+    zero(this.views.counters, C.SAMPLES_CLAMPED)
+    zero(this.views.counters, C.SAMPLES_RECORDED)
+  }
+}
+
+const { sab, baselineSab, layout, faults } = workerData as WorkerData
+const main = new Listener(sab, layout)
+const baseline = baselineSab === null ? null : new Listener(baselineSab, layout)
+// The exports (buckets, histogram, extra percentiles) and injected faults are the main listener's.
+const { views, ring, store } = main
 inc(views.counters, C.WORKER_STARTS)
 /** A death armed by a `fault` task, carried out by the next task. */
 let armed: 'throw' | 'exit' | undefined
 
 function drain (second: number): number {
-  store.rotate(second)
-  const n = ring.drain(store.record)
-  store.flush()
-  if (n > 0) add(views.counters, C.SAMPLES_RECORDED, n)
-  return n
+  return main.drain(second) + (baseline === null ? 0 : baseline.drain(second))
 }
 
 /**
@@ -123,7 +163,7 @@ export default function run (task: Task): TaskResult | Promise<never> {
       return { ok: true, drained: drain(task.second) }
     case 'snapshot': {
       const drained = drain(task.second)
-      const snap: Snapshot = { ok: true, drained, lifetime: store.lifetime(task.percentiles), current: store.current(task.percentiles) }
+      const snap: Snapshot = { ok: true, drained, ...main.snapshot(task.percentiles), baseline: baseline?.snapshot(task.percentiles) ?? null }
       if (task.extra !== undefined) snap.extra = store.summary(task.extra.range, task.extra.percentiles)
       return snap
     }
@@ -150,16 +190,10 @@ export default function run (task: Task): TaskResult | Promise<never> {
       else { out.hdr = encode(r.histogram); out.distribution = distribution(r.histogram) }
       return out
     }
-    case 'reset': {
-      // Samples up to `until` were produced before the counters were zeroed:
-      // discard them. Later ones stay in the ring for the next drain.
-      ring.drain(() => {}, task.until)
-      store.reset()
-      store.rotate(task.second)
-      zero(views.counters, C.SAMPLES_CLAMPED)
-      zero(views.counters, C.SAMPLES_RECORDED)
+    case 'reset':
+      main.reset(task.second, task.until[0])
+      baseline?.reset(task.second, task.until[1])
       return { ok: true, drained: 0 }
-    }
     default:
       return { ok: false, code: 'BAD_TASK', message: `unknown task ${JSON.stringify(task)}` }
   }
