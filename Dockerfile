@@ -8,7 +8,7 @@
 # --build-arg NODE_IMAGE=node:24.x.y-alpine3.zz@sha256:… for a build that never
 # changes under you). Alpine, not distroless: the client Job runs a small
 # POSIX sh script around `podmeter load` (deploy/overlays/client/run-load.sh).
-ARG NODE_IMAGE=node:24.11.1-alpine3.22
+ARG NODE_IMAGE=node:24.21.0-alpine
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

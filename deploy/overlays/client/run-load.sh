@@ -1,0 +1,34 @@
+#!/bin/sh
+# The client Job's command: `podmeter load ARGS… -o $RESULT`, then the result
+# file on stdout between two marker lines, so that `kubectl logs` is all it
+# takes to collect it (deploy/collect-results.sh). Everything the load prints
+# goes to stderr, and nothing else is printed between the markers.
+set -u
+result=${RESULT:-/tmp/result.json}
+rm -f "$result"
+
+node /app/dist/src/main/cli.js load "$@" -o "$result" >&2 &
+pid=$!
+# sh is PID 1 here and the load its child: pass a termination on.
+trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
+code=0
+wait "$pid" || code=$?
+# A trapped signal ends `wait` early: wait for the load itself to finish.
+while kill -0 "$pid" 2>/dev/null; do code=0; wait "$pid" || code=$?; done
+
+if [ -s "$result" ]; then
+  echo "--- podmeter result begin ---"
+  cat "$result"
+  # End the JSON with exactly one newline, whatever the file ended with.
+  [ -z "$(tail -c 1 "$result")" ] || echo
+  echo "--- podmeter result end ---"
+else
+  echo "podmeter load wrote no result (exit code $code)" >&2
+fi
+
+# A classic (not native) Istio sidecar would keep the finished pod running: ask
+# it to quit, if its agent listens on 15020 (3AAC) in this pod.
+if grep -qs ':3AAC [0-9A-F]*:0000 0A' /proc/net/tcp /proc/net/tcp6; then
+  wget -q -T 2 -O /dev/null --post-data '' http://127.0.0.1:15020/quitquitquit || true
+fi
+exit "$code"
