@@ -98,7 +98,7 @@ test('every pod meets the restricted Pod Security Standard and has resources, a 
         assert.deepEqual(sc.capabilities, { drop: ['ALL'] }, `${where}/${c.name}: drops ALL, adds none`)
         assert.equal(sc.readOnlyRootFilesystem, true, `${where}/${c.name}`)
         assert.notEqual(sc.privileged, true, `${where}/${c.name}`)
-        assert.match(c.image, new RegExp(`^podmeter:${VERSION.replace(/\./g, '\\.')}$`), `${where}/${c.name}: the image from deploy/components/image, tagged with the package version`)
+        assert.match(c.image, new RegExp(`(^|/)podmeter:${VERSION.replace(/\./g, '\\.')}$`), `${where}/${c.name}: the image from deploy/components/image, tagged with the package version`)
         for (const kind of ['requests', 'limits']) {
           for (const r of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[r] !== undefined, `${where}/${c.name}: ${kind}.${r}`)
         }
