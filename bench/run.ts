@@ -353,7 +353,42 @@ async function clients (): Promise<void> {
   }
 }
 
-const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, micro: microPart, clients }
+/**
+ * The cost of the in-pod baseline listener: `/?delay=0` on the main port of a
+ * PodMeter with BASELINE_PORT on, against one without, and the baseline port's
+ * own rate against the main port's in the same process. Interleaved rounds.
+ */
+async function baseline (): Promise<void> {
+  process.stderr.write('baseline: main port with BASELINE_PORT on vs off, and the baseline port itself, wrk -c50\n')
+  const on = await startPinned(podmeterArgs(0, ['--baseline-port', '0']))
+  const off = await startPinned(podmeterArgs(0))
+  try {
+    const basePort = ((await getJson(`http://127.0.0.1:${on.port}/stats`)).baseline as { port: number }).port
+    const targets = { on: on.port, off: off.port, baselinePort: basePort }
+    const url = (port: number): string => `http://127.0.0.1:${port}/?delay=0`
+    for (const port of Object.values(targets)) await wrk(url(port), 2)
+    const rps: Record<keyof typeof targets, number[]> = { on: [], off: [], baselinePort: [] }
+    const keys = Object.keys(targets) as Array<keyof typeof targets>
+    for (let r = 0; r < ROUNDS; r++) {
+      // Rotate the order so that no target always runs first.
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[(i + r) % keys.length] as keyof typeof targets
+        rps[k].push((await wrk(url(targets[k]), SECONDS)).rps)
+      }
+    }
+    const ratio = (a: number[], b: number[]): number[] => a.map((x, i) => x / (b[i] as number))
+    const s = await getJson(`http://127.0.0.1:${on.port}/stats`)
+    raw.baseline = { ...rps, samples_dropped: s.samples_dropped, baseline_samples_dropped: (s.baseline as { samples_dropped: number }).samples_dropped }
+    row('baseline', 'req/s main port, baseline listener on ÷ off', spread(ratio(rps.on, rps.off)))
+    row('baseline', 'req/s baseline port ÷ main port, same process', spread(ratio(rps.baselinePort, rps.on)))
+    row('baseline', 'req/s main port on / off / baseline port', `${spread(rps.on, 0)} / ${spread(rps.off, 0)} / ${spread(rps.baselinePort, 0)}`)
+  } finally {
+    await on.stop()
+    await off.stop()
+  }
+}
+
+const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, baseline, micro: microPart, clients }
 
 async function main (): Promise<void> {
   if (!have('wrk') || !have('taskset')) {
