@@ -15,8 +15,6 @@ const CLIENTS = ['client', 'client-baseline'] as const
 const NAMESPACE: Record<(typeof MODES)[number], string> = {
   plain: 'podmeter-plain', sidecar: 'podmeter-sidecar', ambient: 'podmeter-ambient', 'ambient-waypoint': 'podmeter-waypoint'
 }
-/** Where PodMeter reads the pod's Downward API files `labels` and `annotations` (mesh detection's default). */
-const PODINFO_DIR = '/etc/podinfo'
 /** Envoy's default idle timeout for upstream connections (sidecar and waypoint alike): 1 hour. */
 const ENVOY_IDLE_TIMEOUT_MS = 3_600_000
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
@@ -143,11 +141,12 @@ describe('the server Deployment', () => {
     }
   })
 
-  test('the Downward API puts the pod\'s labels and annotations where PodMeter reads them', () => {
+  test('the Downward API puts the pod\'s labels and annotations where PodMeter reads them (PODINFO_DIR)', () => {
     for (const mode of MODES) {
       const d = one(objects(mode), 'Deployment', 'podmeter')
-      const mount = container(d, 'podmeter').volumeMounts.find((m: any) => m.mountPath === PODINFO_DIR)
-      assert.ok(mount !== undefined, `${mode}: mounted at ${PODINFO_DIR}`)
+      const dir = serverConfig(d).podinfoDir
+      const mount = container(d, 'podmeter').volumeMounts.find((m: any) => m.mountPath === dir)
+      assert.ok(mount !== undefined, `${mode}: mounted at ${dir}`)
       const volume = podOf(d).spec.volumes.find((v: any) => v.name === mount.name)
       assert.deepEqual(volume?.downwardAPI?.items, [
         { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
