@@ -6,9 +6,13 @@ import { Gateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.i
 import { Deployment } from 'kubernetes-models/apps/v1'
 import { Job } from 'kubernetes-models/batch/v1'
 import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1'
+import { parseArgs, Reader } from '../src/cli/args.js'
+import { COMPARE_SPEC } from '../src/cli/compare.js'
+import { LOAD_SPEC } from '../src/cli/load.js'
+import { parseUrl, readLoadOptions } from '../src/cli/load-options.js'
 import { loadConfig, SETTINGS, type ServerConfig } from '../src/shared/config.js'
 import { request, ROOT, startServer } from './helpers.js'
-import { one, render, type K8sObject } from './kustomize.js'
+import { expandArgs, one, render, type K8sObject } from './kustomize.js'
 
 const MODES = ['plain', 'sidecar', 'ambient', 'ambient-waypoint'] as const
 const CLIENTS = ['client', 'client-baseline'] as const
@@ -236,10 +240,10 @@ describe('each overlay puts the pod in its mesh mode', () => {
   })
 })
 
-describe('the client Job', () => {
-  test('runs the load script from its ConfigMap against the podmeter Service of the namespace it is applied to', () => {
-    const server = serverConfig(one(objects('plain'), 'Deployment', 'podmeter'))
-    const targets = { client: `http://podmeter:${server.port}/`, 'client-baseline': `http://podmeter-baseline:${String(server.baselinePort)}/` }
+describe('the client Jobs', () => {
+  const server = (): ServerConfig => serverConfig(one(objects('plain'), 'Deployment', 'podmeter'))
+
+  test('run their script from their ConfigMap, in the namespace they are applied to, and never twice', () => {
     for (const dir of CLIENTS) {
       const list = objects(dir)
       const job = one(list, 'Job')
@@ -250,17 +254,45 @@ describe('the client Job', () => {
       assert.equal(job.spec.parallelism, job.spec.completions)
       assert.equal(podOf(job).spec.restartPolicy, 'Never')
       const c = container(job, 'load')
-      assert.ok(c.args[0].startsWith(targets[dir]), `${dir}: ${c.args[0]}`)
       assert.ok(!c.args.includes('-o'), 'the script adds -o')
       const [shell, script] = c.command as [string, string]
       assert.equal(shell, '/bin/sh')
       const mount = c.volumeMounts.find((m: any) => script.startsWith(m.mountPath + '/'))
       const volume = podOf(job).spec.volumes.find((v: any) => v.name === mount?.name)
       const cm = one(list, 'ConfigMap', volume?.configMap?.name)
-      assert.equal(cm.data[script.slice(mount.mountPath.length + 1)], readFileSync(join(ROOT, 'deploy/overlays/client/run-load.sh'), 'utf8'))
+      assert.equal(cm.data[script.slice(mount.mountPath.length + 1)], readFileSync(join(ROOT, 'deploy/overlays/client/run-client.sh'), 'utf8'))
       const a = podOf(job).metadata.annotations ?? {}
-      assert.ok(a['traffic.sidecar.istio.io/excludeOutboundPorts']?.split(',').includes(String(server.baselinePort)), 'baseline requests leave the client past its sidecar')
+      assert.ok(a['traffic.sidecar.istio.io/excludeOutboundPorts']?.split(',').includes(String(server().baselinePort)), 'baseline requests leave the client past its sidecar')
       assert.deepEqual(JSON.parse(a['proxy.istio.io/config'] ?? '{}'), { holdApplicationUntilProxyStarts: true })
     }
+  })
+
+  test('client: podmeter load at the measured port, labelled with its namespace; arguments the real parser accepts', () => {
+    const c = container(one(objects('client'), 'Job'), 'load')
+    assert.deepEqual(c.env.find((e: any) => e.name === 'POD_NAMESPACE')?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } })
+    const [command, ...rest] = expandArgs(c, { POD_NAMESPACE: 'podmeter-sidecar' })
+    assert.equal(command, 'load')
+    const parsed = parseArgs(rest, LOAD_SPEC)
+    assert.equal(parsed.positionals.length, 1)
+    const url = parsed.positionals[0] as string
+    assert.ok(url.startsWith(`http://podmeter:${server().port}/`), url)
+    const o = readLoadOptions(new Reader(parsed, LOAD_SPEC), parseUrl(url))
+    assert.equal(o.label, 'podmeter-sidecar')
+    assert.ok(o.qps !== undefined && o.durationUs !== undefined && o.durationUs >= 10_000_000, 'a fixed rate for long enough to see the tail')
+  })
+
+  test('client-baseline: podmeter compare, the baseline port first, then the measured port of the same pod; arguments the real parser accepts', () => {
+    const c = container(one(objects('client-baseline'), 'Job'), 'load')
+    const [command, ...rest] = expandArgs(c, {})
+    assert.equal(command, 'compare')
+    const parsed = parseArgs(rest, COMPARE_SPEC)
+    assert.deepEqual(parsed.positionals, [])
+    const r = new Reader(parsed, COMPARE_SPEC)
+    const targets = r.all('target')
+    assert.equal(targets.length, 2)
+    assert.match(targets[0] as string, new RegExp(`^baseline=http://podmeter-baseline:${String(server().baselinePort)}/`))
+    assert.match(targets[1] as string, new RegExp(`^meshed=http://podmeter:${server().port}/`))
+    for (const t of targets) readLoadOptions(r, parseUrl(t.slice(t.indexOf('=') + 1)))
+    assert.ok((r.int('rounds', 1, 1000) ?? 0) >= 3, 'enough rounds for a verdict')
   })
 })

@@ -75,3 +75,15 @@ export function one (objects: K8sObject[], kind: string, name?: string): K8sObje
   if (hits.length !== 1) throw new Error(`expected one ${kind}${name === undefined ? '' : ` ${name}`}, found ${hits.length}`)
   return hits[0] as K8sObject
 }
+
+/**
+ * A container's args as Kubernetes runs them: `$(NAME)` replaced by the value
+ * of its env var NAME (from `values` when the env var comes from a fieldRef).
+ */
+export function expandArgs (c: { args: string[], env?: Array<{ name: string, value?: string }> }, values: Record<string, string>): string[] {
+  return c.args.map((a) => a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => {
+    const e = c.env?.find((x) => x.name === name)
+    if (e === undefined) throw new Error(`$(${name}) in args is not an env var of the container`)
+    return e.value ?? values[name] ?? whole
+  }))
+}

@@ -1,19 +1,21 @@
 #!/bin/sh
-# The client Job's command: `podmeter load ARGS… -o $RESULT`, then the result
-# file on stdout between two marker lines, so that `kubectl logs` is all it
-# takes to collect it (deploy/collect-results.sh). Everything the load prints
-# goes to stderr, and nothing else is printed between the markers.
+# The client Job's command: `podmeter ARGS… -o $RESULT` (ARGS: `load URL …` or
+# `compare --target …`), then the result file on stdout between two marker
+# lines, so that `kubectl logs` is all it takes to collect it
+# (deploy/collect-results.sh). Everything podmeter prints goes to stderr, and
+# nothing else is printed between the markers.
 set -u
 result=${RESULT:-/tmp/result.json}
 rm -f "$result"
 
-node /app/dist/src/main/cli.js load "$@" -o "$result" >&2 &
+node /app/dist/src/main/cli.js "$@" -o "$result" >&2 &
 pid=$!
-# sh is PID 1 here and the load its child: pass a termination on.
-trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
+# sh is PID 1 here and podmeter its child. A termination becomes SIGINT, on
+# which podmeter stops early and still writes its result.
+trap 'kill -INT "$pid" 2>/dev/null' TERM INT
 code=0
 wait "$pid" || code=$?
-# A trapped signal ends `wait` early: wait for the load itself to finish.
+# A trapped signal ends `wait` early: wait for podmeter itself to finish.
 while kill -0 "$pid" 2>/dev/null; do code=0; wait "$pid" || code=$?; done
 
 if [ -s "$result" ]; then
@@ -23,7 +25,7 @@ if [ -s "$result" ]; then
   [ -z "$(tail -c 1 "$result")" ] || echo
   echo "--- podmeter result end ---"
 else
-  echo "podmeter load wrote no result (exit code $code)" >&2
+  echo "podmeter wrote no result (exit code $code)" >&2
 fi
 
 # A classic (not native) Istio sidecar would keep the finished pod running: ask
