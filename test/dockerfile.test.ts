@@ -67,7 +67,7 @@ function walk (dir: string, fn: (path: string) => void): void {
   }
 }
 
-test('built as the Dockerfile says, the runtime file set alone serves read-only as uid 1000 and exits 0 on SIGTERM', { timeout: 300_000 }, async (t) => {
+test('built as the Dockerfile says, the runtime file set alone serves read-only as uid 1000, runs podmeter load, and exits 0 on SIGTERM', { timeout: 300_000 }, async (t) => {
   assert.ok(runtime !== undefined)
   const work = mkdtempSync(join(os.tmpdir(), 'podmeter-image-'))
   let child: ReturnType<typeof spawn> | undefined
@@ -132,6 +132,16 @@ test('built as the Dockerfile says, the runtime file set alone serves read-only 
     for (const path of ['/dashboard', '/dashboard/app.js', '/dashboard/uplot.js']) {
       assert.equal((await request(url + path)).status, 200, `${path}: the dashboard's compiled code and uPlot are in the image`)
     }
+    // The client Job's command runs from the same file set: podmeter load, its result in /tmp.
+    const load = spawnSync(command, [args[0] as string, 'load', `${url}/?delay=0`, '-n', '200', '-c', '4', '-q', '-o', join(tmp, 'result.json')], {
+      cwd: app,
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: tmp, TMPDIR: tmp, ...image.env },
+      encoding: 'utf8',
+      timeout: 60_000,
+      ...(asRoot ? { uid, gid } : {})
+    })
+    assert.equal(load.status, 0, load.stderr)
+    assert.equal((JSON.parse(readFileSync(join(tmp, 'result.json'), 'utf8')) as { responses: number }).responses, 200)
     child.kill('SIGTERM')
     const [code, signal] = await exit
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, out)
