@@ -7,7 +7,7 @@
 # The base image is pinned by tag (bump it on purpose; pin a digest with
 # --build-arg NODE_IMAGE=node:24.x.y-alpine3.zz@sha256:… for a build that never
 # changes under you). Alpine, not distroless: the client Job runs a small
-# POSIX sh script around `podmeter load` (deploy/overlays/client/run-load.sh).
+# POSIX sh script around podmeter (deploy/overlays/client/run-client.sh).
 ARG NODE_IMAGE=node:24.21.0-alpine
 
 FROM ${NODE_IMAGE} AS deps

@@ -2,7 +2,7 @@
 # Collects the results of a client Job with kubectl alone:
 #   deploy/collect-results.sh NAMESPACE [JOB] [DIR]
 # For each succeeded pod of JOB (default podmeter-load) it writes DIR/<pod>.json
-# (DIR defaults to results/NAMESPACE/JOB): the JSON that run-load.sh printed
+# (DIR defaults to results/NAMESPACE/JOB): the JSON that run-client.sh printed
 # between its marker lines. Then merge them exactly:
 #   podmeter merge DIR/*.json
 set -eu
