@@ -123,10 +123,9 @@ describe('the server Deployment', () => {
       assert.equal(config.port, portNumber(c, 'http'), mode)
       assert.equal(config.baselinePort, portNumber(c, 'baseline'), `${mode}: the in-pod baseline listener is on`)
       assert.ok(config.keepAliveTimeoutMs > ENVOY_IDLE_TIMEOUT_MS, `${mode}: KEEP_ALIVE_TIMEOUT_MS ${config.keepAliveTimeoutMs} ms must exceed Envoy's ${ENVOY_IDLE_TIMEOUT_MS} ms (503 UC)`)
-      const preStop = c.lifecycle?.preStop?.exec?.command as string[] | undefined
-      assert.ok(preStop !== undefined && preStop[0] === 'sleep', `${mode}: a preStop sleep while endpoints go away`)
-      const needMs = Number(preStop[1]) * 1000 + config.shutdownGraceMs + 2000
-      assert.ok(podOf(d).spec.terminationGracePeriodSeconds * 1000 >= needMs, `${mode}: terminationGracePeriodSeconds covers preStop + SHUTDOWN_GRACE_MS + 2 s`)
+      assert.ok(config.shutdownDelayMs >= 3000, `${mode}: SHUTDOWN_DELAY_MS keeps answering while the endpoints go away`)
+      assert.equal(c.lifecycle?.preStop, undefined, `${mode}: no preStop sleep on top of SHUTDOWN_DELAY_MS`)
+      assert.ok(podOf(d).spec.terminationGracePeriodSeconds * 1000 >= config.shutdownGraceMs + 2000, `${mode}: terminationGracePeriodSeconds covers SHUTDOWN_GRACE_MS (the delay included) + 2 s`)
     }
   })
 
