@@ -39,6 +39,28 @@ async function accepts (port: number): Promise<boolean> {
   })
 }
 
+/**
+ * The start of an nginx configuration that runs in the foreground as one
+ * process with every file under `dir`, opening an `http` block whose
+ * `$envoy_request_id` keeps an incoming x-request-id and makes one otherwise,
+ * as Envoy does. The caller adds its upstreams and servers and closes the block.
+ */
+export function nginxPreamble (dir: string, workerConnections: number): string {
+  return `worker_processes 1;
+master_process off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections ${workerConnections}; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  map $http_x_request_id $envoy_request_id { "" $request_id; default $http_x_request_id; }`
+}
+
 export interface Managed {
   name: string
   child: ChildProcess

@@ -22,7 +22,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CLIENT_ID, SERVER_ID, SERVER_NAME, type Certs } from './certs.js'
-import { findBinary, freePort, type Managed, type Processes } from './processes.js'
+import { findBinary, freePort, nginxPreamble, type Managed, type Processes } from './processes.js'
 
 export type TopologyName = 'direct' | 'ambient-l4' | 'ambient-l7' | 'sidecar'
 export type HopKind = 'ztunnel-client' | 'ztunnel-server' | 'waypoint' | 'sidecar-client' | 'sidecar-server'
@@ -102,19 +102,7 @@ export function nginxConfig (kind: HopKind, dir: string, port: number, next: num
   const tlsIn = TLS_IN[kind]
   const tlsOut = TLS_OUT[kind]
   return `
-worker_processes 1;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  map $http_x_request_id $envoy_request_id { "" $request_id; default $http_x_request_id; }
+${nginxPreamble(dir, 1024)}
   upstream next { server 127.0.0.1:${next}; keepalive 64; }
   server {
     listen 127.0.0.1:${port}${tlsIn ? ' ssl' : ''};

@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findBinary } from '../lab/processes.js'
+import { findBinary, nginxPreamble } from '../lab/processes.js'
 import { freePort, sleep } from './helpers.js'
 
 export type ProxyKind = 'plain' | 'envoy-pair' | 'envoy-client' | 'envoy-server'
@@ -41,20 +41,7 @@ function nginxConfig (dir: string, port: number, upstream: string, kind: ProxyKi
     'envoy-server': [`x-forwarded-client-cert '${XFCC}'`]
   }
   return `
-worker_processes 1;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 128; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  # Envoy keeps an incoming x-request-id and makes one otherwise.
-  map $http_x_request_id $envoy_request_id { "" $request_id; default $http_x_request_id; }
+${nginxPreamble(dir, 128)}
   upstream app { server ${upstream}; keepalive 16; }
   server {
     listen 127.0.0.1:${port};
