@@ -130,16 +130,16 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     if (mesh > 0) add(counters, C.MESH_HOPS, mesh)
   }
 
-  // Service time runs from the `request` event until res.end() has handed the
-  // response to the socket (node writes it to the kernel there and then unless
-  // the socket is backed up). Server-Timing must be written before that, so it
-  // carries the same clock up to the headers: it is shorter than the recorded
-  // sample by node's serialisation and write, a few µs.
   // One headers array for every response: writeHead() copies it out before it
   // returns, so filling in two slots beats allocating a new array per request.
   const HEADERS = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '', 'Server-Timing', '']
   const CLOSING = [...HEADERS, 'Connection', 'close']
 
+  // Service time runs from the `request` event until res.end() has handed the
+  // response to the socket (node writes it to the kernel there and then unless
+  // the socket is backed up). Server-Timing must be written before that, so it
+  // carries the same clock up to the headers: it is shorter than the recorded
+  // sample by node's serialisation and write, a few µs.
   function respond (res: ServerResponse, status: number, t0: number, scan: number): void {
     const headers = shuttingDown ? CLOSING : HEADERS
     headers[3] = LENGTH[status] as string
