@@ -161,7 +161,9 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     max_latency_ms: t.max_latency_ms,
     memory_heap_mb: round(toMiB(mem.heapUsed), 3),
     memory_sys_mb: round(toMiB(mem.rss), 3),
-    memory_total_alloc_mb: round(toMiB(gc.allocatedBytes), 3),
+    // Node keeps no count of bytes allocated; the one way to build it
+    // (v8.GCProfiler) leaks native memory per GC, so the key says unknown.
+    memory_total_alloc_mb: null,
     goroutines: process.getActiveResourcesInfo().length,
     gc_pause_ms: round(gc.lastPauseMs, 4),
     num_gc: gc.count,
