@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 
@@ -148,6 +149,17 @@ export class RawClient {
   close (): void {
     this.#socket.destroy()
   }
+}
+
+/** RSS of a process in MiB, from /proc. */
+export function rssMiB (pid: number | undefined): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))
+  return Number(m?.[1] ?? Number.NaN) / 1024
+}
+
+/** The value of an unlabelled sample in a Prometheus text exposition, NaN when absent. */
+export function metricValue (text: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
 }
 
 export async function getText (url: string): Promise<string> {

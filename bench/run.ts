@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { bareArgs, CLIENT_CPU, getJson, getText, have, median, pinnedClient, podmeterArgs, quantile, RawClient, ROOT, sleep, spread, startPinned, wrk, type Proc, type WrkResult } from './lib.js'
+import { bareArgs, CLIENT_CPU, getJson, getText, have, median, metricValue, pinnedClient, podmeterArgs, quantile, RawClient, ROOT, rssMiB, sleep, spread, startPinned, wrk, type Proc, type WrkResult } from './lib.js'
 import { micro, summary } from './micro.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -97,12 +97,6 @@ async function alternate (pm: Proc, idlePaths: [string, string], loadedPaths: [s
 
 const pq = (v: number[]): string => `${quantile(v, 0.5).toFixed(3)} / ${quantile(v, 0.99).toFixed(3)}`
 
-/** RSS of a process in MiB, from /proc. */
-function rssMiB (pid: number | undefined): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))
-  return Number(m?.[1] ?? Number.NaN) / 1024
-}
-
 /**
  * PodMeter's RSS, and the part of it outside the main thread's JS heap (RSS
  * less V8's committed heap, from /metrics), in MiB. V8 sizes the heap by its
@@ -112,7 +106,7 @@ function rssMiB (pid: number | undefined): number {
  */
 async function memory (pm: Proc): Promise<{ rss: number, outside: number }> {
   const m = await getText(`http://127.0.0.1:${pm.port}/metrics`)
-  const heap = Number(/^nodejs_heap_size_total_bytes (\S+)$/m.exec(m)?.[1] ?? Number.NaN) / 2 ** 20
+  const heap = metricValue(m, 'nodejs_heap_size_total_bytes') / 2 ** 20
   const rss = rssMiB(pm.child.pid)
   return { rss, outside: rss - heap }
 }

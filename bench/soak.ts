@@ -16,7 +16,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { getJson, have, median, pinnedClient, podmeterArgs, quantile, RawClient, ROOT, sleep, startPinned } from './lib.js'
+import { getJson, have, median, metricValue, pinnedClient, podmeterArgs, quantile, RawClient, ROOT, rssMiB, sleep, startPinned } from './lib.js'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600)
 const RATE = Number(process.env.SOAK_RATE ?? 5000)
@@ -39,14 +39,6 @@ interface Sample {
   statsMaxMs: number
   polls: number
   dropped: number
-}
-
-function rssMiB (pid: number | undefined): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))?.[1]) / 1024
-}
-
-function metric (text: string, name: string): number {
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
 }
 
 const f = (n: number, d = 2): string => Number.isFinite(n) ? n.toFixed(d) : 'n/a'
@@ -88,7 +80,7 @@ async function main (): Promise<void> {
         const m = (await scraper.get('/metrics')).body
         const at = performance.now()
         const rss = rssMiB(pm.child.pid)
-        const heapTotal = metric(m, 'nodejs_heap_size_total_bytes') / 2 ** 20
+        const heapTotal = metricValue(m, 'nodejs_heap_size_total_bytes') / 2 ** 20
         const row: Sample = {
           t: Math.round((at - start) / 1000),
           rps: (s.requests - last.requests) / ((at - last.at) / 1000),
@@ -96,7 +88,7 @@ async function main (): Promise<void> {
           heapTotalMiB: heapTotal,
           heapMiB: s.memory_heap_mb,
           outsideMiB: rss - heapTotal,
-          loopP99Ms: metric(m, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+          loopP99Ms: metricValue(m, 'nodejs_eventloop_lag_p99_seconds') * 1000,
           statsP50Ms: quantile(statsMs, 0.5),
           statsP99Ms: quantile(statsMs, 0.99),
           statsMaxMs: Math.max(...statsMs),
