@@ -38,6 +38,8 @@ test('bad arguments throw a UsageError naming the option and what it accepts', (
   const r = new Reader(parseArgs(['-c', '0', '-d', 'soon'], SPEC), SPEC)
   assert.throws(() => r.int('connections', 1, 10), /-c\/--connections: "0" is not a whole number from 1 to 10/)
   assert.throws(() => r.durationUs('duration', 's', 0, 1e9), /-d\/--duration: "soon" is not a duration/)
+  const huge = new Reader(parseArgs(['-d', '999999999999999m'], SPEC), SPEC)
+  assert.throws(() => huge.durationUs('duration', 's', 0, 1e9), /-d\/--duration: "999999999999999m" is not a duration from 0us to 1000s/)
   assert.throws(() => parseArgs(['--help'], SPEC), HelpRequested)
   assert.deepEqual(parsePercentiles('99.9,50,90,50'), [50, 90, 99.9])
   for (const bad of ['0', '101', 'p99', '', '50,,90']) assert.throws(() => parsePercentiles(bad), UsageError, bad)

@@ -54,7 +54,9 @@ test('an invalid value names the setting and what it accepts', () => {
     [[], { METRICS_BUCKETS: '0us' }, /^METRICS_BUCKETS:/],
     [[], { METRICS_BUCKETS: 'fast' }, /^METRICS_BUCKETS:/],
     [[], { METRICS_BUCKETS: Array.from({ length: 101 }, (_, i) => `${i + 1}ms`).join(',') }, /^METRICS_BUCKETS:/],
-    [[], { METRICS_BUCKETS: '2m' }, /^METRICS_BUCKETS: 120s is outside the histogram range/]
+    [[], { METRICS_BUCKETS: '2m' }, /^METRICS_BUCKETS: 120s is outside the histogram range/],
+    [[], { METRICS_BUCKETS: '999999999999999m' }, /^METRICS_BUCKETS: more than 2\^53us is outside the histogram range/],
+    [[], { DELAY_MS: '999999999999999' }, /^DELAY_MS:/]
   ]
   for (const [argv, env, message] of bad) assert.throws(() => loadConfig(argv, env), { name: 'ConfigError', message })
 })

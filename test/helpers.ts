@@ -252,6 +252,9 @@ function parseResponses (raw: Buffer, head: boolean, ended: boolean): RawRespons
 export const hostileValue: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.constantFrom('1e309', '-1e309', 'NaN', '-1', '-0', 'Infinity', '0x10', '1_000', '٣', '１２', '9'.repeat(400), '.', '', ',', ':', '%', '%00', '%E0%A4%A', '\u0000', '1ms:', ':5', '1:2:3', '200:100,300:0.000001'),
+  // the longest numbers the grammars take, where a unit can push them past 2^53
+  fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 15n - 1n }), fc.nat(999_999_999), fc.constantFrom('', 'us', 'ms', 's', 'm'))
+    .map(([whole, frac, unit]) => `${whole}.${frac}${unit}`),
   fc.array(fc.oneof(fc.double().map(String), fc.integer().map(String), fc.string({ maxLength: 6 })), { maxLength: 400 }).map((a) => a.join(',')),
   fc.array(fc.tuple(fc.oneof(fc.double().map(String), fc.constantFrom('1ms', '250us', '503', 'x')), fc.oneof(fc.double().map(String), fc.nat(200).map(String))), { maxLength: 100 })
     .map((a) => a.map(([v, w]) => `${v}:${w}`).join(','))

@@ -24,6 +24,15 @@ test('durations: units, bare ms, and refusals', () => {
   for (const bad of ['', '-1', '1e309', 'NaN', 'Infinity', '5 ms', '0x10', '1..2', 'ms', '1h']) assert.equal(parseDurationUs(bad), undefined, bad)
 })
 
+test('durations beyond 2^53 µs come back as Infinity, longer than any maximum, never as an inexact count', () => {
+  assert.equal(parseDurationUs('9007199254s'), 9_007_199_254_000_000)
+  assert.equal(parseDurationUs('999999999999999us'), 999_999_999_999_999, '15 digits of µs are exact')
+  // fast-check found this one in CI: 2^53 µs exactly, which is not a safe integer.
+  for (const big of ['9007199254740.992', '9007199255s', '999999999999999s', '999999999999999m', '150119988m']) {
+    assert.equal(parseDurationUs(big), Number.POSITIVE_INFINITY, big)
+  }
+})
+
 test('single values and Fortio weighted lists', () => {
   assert.deepEqual(spec('delay=0').delay, { values: [], upTo: [], fallback: 0 })
   assert.deepEqual(spec('status=503').status, { values: [], upTo: [], fallback: 503 })
@@ -70,9 +79,9 @@ test('property: any delay and status value gives a spec within the limits or one
   }), { numRuns: 1000 })
 })
 
-test('property: parseDurationUs gives a whole, finite, non-negative µs count or undefined', () => {
+test('property: parseDurationUs gives a whole, exact, non-negative µs count, Infinity or undefined', () => {
   fc.assert(fc.property(hostileValue, fc.constantFrom('us', 'ms', 's') as fc.Arbitrary<'us' | 'ms' | 's'>, (text, unit) => {
     const us = parseDurationUs(text, unit)
-    assert.ok(us === undefined || (Number.isSafeInteger(us) && us >= 0), String(us))
+    assert.ok(us === undefined || us === Number.POSITIVE_INFINITY || (Number.isSafeInteger(us) && us >= 0), String(us))
   }), { numRuns: 1000 })
 })

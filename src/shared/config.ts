@@ -282,6 +282,7 @@ export function usage (): string {
 
 /** A whole number of µs as the shortest duration text: 50us, 1.5ms, 10s. */
 export function formatUs (us: number): string {
+  if (!Number.isSafeInteger(us)) return 'more than 2^53us'
   if (us >= 1_000_000 && us % 100_000 === 0) return `${us / 1_000_000}s`
   if (us >= 1000 && us % 100 === 0) return `${us / 1000}ms`
   return `${us}us`
