@@ -45,7 +45,10 @@ export class HistogramPool {
     // it once more. Without a listener the 'error' event would crash us.
     this.#pool.on('error', () => {})
     this.#timeoutMs = options.statsTimeoutMs
-    this.#timer = setInterval(() => this.drainSoon(), options.drainIntervalMs)
+    // Every task drains first, so a tick soon after one (a /stats poll, a
+    // scrape) would only wake the worker again for next to nothing.
+    const interval = options.drainIntervalMs
+    this.#timer = setInterval(() => { if (performance.now() - this.#lastDone >= interval / 2) this.drainSoon() }, interval)
     this.#timer.unref()
   }
 
