@@ -16,6 +16,14 @@ export function have (command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
 }
 
+/**
+ * Moves this process, every thread of it, to CLIENT_CPU: its probes and
+ * pollers are clients too, and must not take the server's CPU.
+ */
+export function pinToClientCpu (): void {
+  spawnSync('taskset', ['-a', '-p', '-c', CLIENT_CPU, String(process.pid)], { stdio: 'ignore' })
+}
+
 export interface Proc { child: ChildProcess, port: number, stop: () => Promise<void> }
 
 /** Starts a server pinned to SERVER_CPU and waits for it to print its port. */

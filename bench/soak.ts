@@ -16,7 +16,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { getJson, have, median, metricValue, pinnedClient, podmeterArgs, quantile, RawClient, ROOT, rssMiB, sleep, startPinned } from './lib.js'
+import { getJson, have, median, metricValue, pinnedClient, pinToClientCpu, podmeterArgs, quantile, RawClient, ROOT, rssMiB, sleep, startPinned } from './lib.js'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600)
 const RATE = Number(process.env.SOAK_RATE ?? 5000)
@@ -48,6 +48,7 @@ async function main (): Promise<void> {
     process.stderr.write('bench:soak needs taskset (apt-get install util-linux)\n')
     process.exit(2)
   }
+  pinToClientCpu()
   process.stderr.write(`soak: ${SECONDS} s at ${RATE} req/s over ${CONNECTIONS} connections, /stats every ${POLL_MS} ms, a row every ${EVERY_S} s\n`)
   const pm = await startPinned(podmeterArgs(0, ['--delay-ms', '0']))
   const base = `http://127.0.0.1:${pm.port}`
