@@ -122,6 +122,8 @@ describe('GET / and /stats', () => {
       ['GET', '/?status=600', 400, 'INVALID_STATUS'],
       ['GET', '/?status=abc:10', 400, 'INVALID_STATUS'],
       ['GET', '/?delay=%E0%A4%A', 400, 'INVALID_QUERY'],
+      ['GET', '/?delay=1ms&delay=2ms', 400, 'INVALID_QUERY'],
+      ['GET', '/stats?format=json&format=hgrm', 400, 'INVALID_QUERY'],
       ['GET', '/nope', 404, 'NOT_FOUND'],
       ['DELETE', '/', 405, 'METHOD_NOT_ALLOWED'],
       ['POST', '/stats', 405, 'METHOD_NOT_ALLOWED']

@@ -40,6 +40,7 @@ test('the whole query: defaults, a window alone asks for the usual percentiles, 
   assert.equal(code(parseStatsQuery('/stats/histogram?format=csv', 10)), 'INVALID_FORMAT')
   assert.equal(code(parseStatsQuery('/stats?window=30', 10)), 'INVALID_WINDOW')
   assert.equal(code(parseStatsQuery('/stats?percentiles=200', 10)), 'INVALID_PERCENTILES')
+  assert.equal(code(parseStatsQuery('/stats?window=3&percentiles=50&window=5', 10)), 'INVALID_QUERY', 'a parameter given twice')
 })
 
 test('property: the /stats query never throws; it parses within the limits or answers a documented 400', () => {
@@ -51,7 +52,7 @@ test('property: the /stats query never throws; it parses within the limits or an
     if (win instanceof ApiError) assert.equal(win.code, 'INVALID_WINDOW')
     else assert.ok(win === 'lifetime' || (Number.isInteger(win) && win >= 1 && win <= seconds))
     const q = parseStatsQuery(`/stats?percentiles=${encodeURIComponent(p)}&window=${encodeURIComponent(w)}&format=${encodeURIComponent(f)}`, seconds)
-    if (q instanceof ApiError) assert.ok(['INVALID_PERCENTILES', 'INVALID_WINDOW', 'INVALID_FORMAT'].includes(q.code))
+    if (q instanceof ApiError) assert.ok(['INVALID_PERCENTILES', 'INVALID_WINDOW', 'INVALID_FORMAT'].includes(q.code), q.code)
     const raw = parseStatsQuery(`/stats?${p}&${w}`, seconds)
     assert.ok(raw instanceof ApiError || raw.range === 'lifetime' || typeof raw.range === 'number')
   }), { numRuns: 1000 })

@@ -2,7 +2,9 @@
 // weighted list, where weights are percentages of requests and the remainder
 // gets the default: `delay=150us:10,2ms:5` gives 10 % of requests 150 µs, 5 %
 // 2 ms and 85 % DELAY_MS; `status=503:5` gives 5 % 503 and 95 % 200.
-// Unknown parameters are ignored (load tools add cache busters).
+// Unknown parameters are ignored (load tools add cache busters); `delay` or
+// `status` given twice, or a query of more than MAX_PARAMS parameters, is
+// refused rather than read one way or another.
 //
 // Parsed specs are cached by query string: a load run repeats one URL, so the
 // hot path pays a Map lookup, not a parse.
@@ -11,6 +13,8 @@ import { parseDurationUs } from '../shared/duration.js'
 import { ApiError, type ErrorCode } from '../shared/errors.js'
 
 const MAX_ENTRIES = 32
+/** Parameters read from one query; more is refused, so a `delay` is never skipped unseen. */
+export const MAX_PARAMS = 64
 const CACHE_SIZE = 256
 /**
  * The longest delay or status value read, as sent (percent-encoded): 32
@@ -125,12 +129,15 @@ export class RootQueryParser {
   }
 
   #parse (query: string): RootSpec | ApiError {
-    let delay = this.plain.delay
-    let status = this.plain.status
-    for (const pair of query.split('&', 64)) {
+    let delay: Choice | undefined
+    let status: Choice | undefined
+    const pairs = query.split('&', MAX_PARAMS + 1)
+    if (pairs.length > MAX_PARAMS) return new ApiError('INVALID_QUERY', `more than ${MAX_PARAMS} query parameters`)
+    for (const pair of pairs) {
       const eq = pair.indexOf('=')
       const key = eq < 0 ? pair : pair.slice(0, eq)
       if (key !== 'delay' && key !== 'status') continue
+      if ((key === 'delay' ? delay : status) !== undefined) return new ApiError('INVALID_QUERY', `${key} is given more than once`)
       if (pair.length - eq - 1 > MAX_VALUE_CHARS) {
         return new ApiError(key === 'delay' ? 'INVALID_DELAY' : 'INVALID_STATUS', `${key} is longer than ${MAX_VALUE_CHARS} characters: a list has at most ${MAX_ENTRIES} entries`)
       }
@@ -151,6 +158,6 @@ export class RootQueryParser {
         status = c
       }
     }
-    return { delay, status }
+    return { delay: delay ?? this.plain.delay, status: status ?? this.plain.status }
   }
 }

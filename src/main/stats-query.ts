@@ -6,7 +6,8 @@
 //                             a window without percentiles asks for the usual five
 //   format=json|hgrm          /stats/histogram only
 //
-// Unknown parameters are ignored, as on `GET /`.
+// Unknown parameters are ignored, as on `GET /`; one of these given twice is
+// refused, as on `GET /`.
 
 import { ApiError } from '../shared/errors.js'
 import type { Range } from '../worker/histograms.js'
@@ -35,7 +36,7 @@ export function parsePercentiles (text: string): number[] | ApiError {
     const t = part.trim()
     const p = /^\d{1,3}(\.\d{1,6})?$/.test(t) ? Number(t) : Number.NaN
     if (!(p > 0 && p <= 100)) {
-      return new ApiError('INVALID_PERCENTILES', `${JSON.stringify(t.slice(0, 64))} is not a percentile: use numbers above 0 and at most 100, like percentiles=50,90,99.99`)
+      return new ApiError('INVALID_PERCENTILES', `${JSON.stringify(t.slice(0, 64))} is not a percentile: use numbers above 0 and at most 100, with at most 6 decimals, like percentiles=50,90,99.99`)
     }
     if (!out.includes(p)) out.push(p)
   }
@@ -55,6 +56,9 @@ export function parseStatsQuery (url: string, windowSeconds: number): StatsQuery
   const query: StatsQuery = { percentiles: undefined, range: 'lifetime', format: 'json' }
   if (q < 0) return query
   const params = new URLSearchParams(url.slice(q + 1))
+  for (const key of ['percentiles', 'window', 'format']) {
+    if (params.getAll(key).length > 1) return new ApiError('INVALID_QUERY', `${key} is given more than once`)
+  }
   const percentiles = params.get('percentiles')
   const window = params.get('window')
   const format = params.get('format')

@@ -11,7 +11,7 @@ export const ERRORS = {
   DELAY_TOO_LARGE: { status: 400, message: 'delay is larger than MAX_DELAY_MS' },
   INVALID_STATUS: { status: 400, message: 'status must be an HTTP status code from 200 to 599 or a weighted list like 503:5,429:1' },
   INVALID_WEIGHTS: { status: 400, message: 'weights in a list are percentages of requests: each above 0, all together at most 100' },
-  INVALID_QUERY: { status: 400, message: 'the query string could not be decoded' },
+  INVALID_QUERY: { status: 400, message: 'the query string could not be read: broken percent-encoding, a parameter given twice, or too many parameters' },
   INVALID_PERCENTILES: { status: 400, message: 'percentiles must be a list of numbers above 0 and at most 100, like 50,90,99.99, at most 32' },
   INVALID_WINDOW: { status: 400, message: 'window must be lifetime or whole seconds from 1 to WINDOW_SECONDS' },
   INVALID_FORMAT: { status: 400, message: 'format must be json or hgrm' },
