@@ -189,7 +189,9 @@ const ROWS: Row[] = [
     check: (x) => assert.match(x.responses[0]?.body ?? '', /\\u003cimg\\u003e/)
   },
   { name: 'markup under /dashboard', send: get('/dashboard/%3Csvg%20onload=alert(1)%3E'), statuses: [404], code: 'NOT_FOUND' },
-  { name: 'an absolute-form target', send: 'GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\n\r\n', statuses: [404], code: 'NOT_FOUND' },
+  // RFC 9112 3.2.2: a server must accept the absolute form; it names this server's path, never a proxied fetch.
+  { name: 'an absolute-form target is served like its path', send: 'GET http://evil.example/?delay=0 HTTP/1.1\r\nHost: evil.example\r\n\r\n', statuses: [200], measured: 1 },
+  { name: 'an absolute-form target of another scheme', send: 'GET gopher://evil.example/ HTTP/1.1\r\nHost: evil.example\r\n\r\n', statuses: [404], code: 'NOT_FOUND' },
   { name: 'markup in Host is ignored', send: 'GET / HTTP/1.1\r\nHost: <script>\r\n\r\n', statuses: [200], measured: 1 },
   // Slow and vanishing clients.
   {

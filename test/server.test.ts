@@ -83,6 +83,26 @@ describe('GET / and /stats', () => {
     assert.equal(r.body, '')
   })
 
+  test('the absolute form (GET http://host/path, as sent to a proxy) is served like the path', async () => {
+    await request(`${pm.url}/stats/reset`, { method: 'POST' })
+    const { port } = new URL(pm.url)
+    const viaProxy = async (target: string): Promise<{ status: number, body: string }> => await new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: target }, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => { body += c.toString() })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      }).on('error', reject)
+    })
+    assert.equal((await viaProxy(`${pm.url}/?delay=0&status=503`)).status, 503)
+    assert.equal((await viaProxy(`HTTP://127.0.0.1:${port}?delay=0`)).status, 200, 'no path is /, the scheme in any case')
+    const stats = await viaProxy(`${pm.url}/stats`)
+    assert.equal(stats.status, 200)
+    const s = JSON.parse(stats.body)
+    assert.equal(s.requests, 2)
+    assert.equal(s.status_codes['5xx'], 1)
+    assert.equal((await viaProxy('ftp://127.0.0.1/stats')).status, 404, 'only http and https')
+  })
+
   test('probes, /stats and health endpoints are not measured', async () => {
     await request(`${pm.url}/stats/reset`, { method: 'POST' })
     await request(`${pm.url}/`, { headers: { 'user-agent': 'kube-probe/1.31' } })

@@ -74,6 +74,14 @@ function formatTiming (us: number): string {
   return 'app;dur=' + String(Math.floor(us / 1000)) + (FRACTION[us % 1000] as string)
 }
 
+/** `http://host:port/path?q` → `/path?q`; undefined for anything else. */
+export function originForm (url: string): string | undefined {
+  const m = /^https?:\/\/[^/?#]*(.*)$/i.exec(url)
+  if (m === null) return undefined
+  const rest = m[1] as string
+  return rest.charCodeAt(0) === 47 ? rest : '/' + rest
+}
+
 export interface MeterServer {
   server: http.Server
   /** From now on every response says Connection: close, and /readyz fails. */
@@ -223,6 +231,13 @@ export function createMeterServer (parts: ServerParts): MeterServer {
       if (noHost(req)) return missingHost(res)
       inc(counters, C.UNMEASURED)
       return sendError(res, spec)
+    }
+    // The absolute form (`GET http://host/stats`), which RFC 9112 3.2.2 says
+    // a server must accept: what a client configured to use a proxy sends.
+    const path = url.charCodeAt(0) === 47 ? undefined : originForm(url)
+    if (path !== undefined) {
+      req.url = path
+      return onRequest(req, res)
     }
     if (noHost(req)) return missingHost(res)
     inc(counters, C.UNMEASURED)
