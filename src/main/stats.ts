@@ -17,8 +17,9 @@ import { cachedFor, disk, host, toMiB, type ContainerMemory, type RuntimeMonitor
 
 export { STATS_PERCENTILES } from './stats-query.js'
 
-// A syscall, refreshed at most once a second.
+// Syscalls, refreshed at most once a second.
 const diskRecent = cachedFor(1000, () => disk())
+const hostMemory = cachedFor(1000, () => ({ total: os.totalmem(), free: os.freemem() }))
 
 export interface StatsContext {
   views: Views
@@ -137,10 +138,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
   const cpu = process.cpuUsage()
   const container = ctx.containerMemory()
   const d = diskRecent()
-  const totalMem = container.limit ?? os.totalmem()
+  const totalMem = container.limit ?? hostMemory().total
   const availableMem = container.limit !== undefined && container.workingSet !== undefined
     ? Math.max(0, container.limit - container.workingSet)
-    : os.freemem()
+    : hostMemory().free
   const mesh = ctx.mesh()
   // A probe's /stats (scan = -1) crossed nothing we can count.
   const ownProxy = scan < 0 ? 0 : proxyHops(scan)
