@@ -176,6 +176,7 @@ async function polling (): Promise<void> {
   const dummy = http.createServer((_req, res) => res.end('{"status":"ok"}\n')).listen(0, '127.0.0.1')
   await once(dummy, 'listening')
   const dummyPort = (dummy.address() as AddressInfo).port
+  const url = `http://127.0.0.1:${pm.port}/?delay=0`
   /** wrk while one keep-alive client GETs `path` from `port` at 100 Hz; req/s and polls/s. */
   const polled = async (port: number, path: string): Promise<{ rps: number, polls: number }> => {
     let stop = false
@@ -196,7 +197,6 @@ async function polling (): Promise<void> {
     client.close()
     return { rps: r.rps, polls: n / SECONDS }
   }
-  const url = `http://127.0.0.1:${pm.port}/?delay=0`
   try {
     await wrk(url, 2)
     const ratios: number[] = []

@@ -41,17 +41,24 @@ export interface StatsContext {
 const ms = (us: number | null | undefined): number | null => (us === null || us === undefined ? null : usToMs(us))
 const round = (n: number, digits: number): number => Number(n.toFixed(digits))
 
-function latency (s: Summary): Record<string, number | null> {
-  return {
-    p50_ms: ms(s.percentiles['50']),
-    p90_ms: ms(s.percentiles['90']),
-    p95_ms: ms(s.percentiles['95']),
-    p99_ms: ms(s.percentiles['99']),
-    p999_ms: ms(s.percentiles['99.9']),
-    min_ms: ms(s.min),
-    max_ms: ms(s.max),
-    avg_ms: s.mean === null ? null : round(s.mean / 1000, 4)
+type Figure = 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'min' | 'max' | 'avg'
+
+/**
+ * A summary's latency in ms, each key `<figure>_<suffix>`: `p50_ms` in a
+ * window, `p50_latency_ms` over the lifetime (the original's names).
+ */
+function latency<S extends string> (s: Summary, suffix: S): Record<`${Figure}_${S}`, number | null> {
+  const figures: Record<Figure, number | null> = {
+    p50: ms(s.percentiles['50']),
+    p90: ms(s.percentiles['90']),
+    p95: ms(s.percentiles['95']),
+    p99: ms(s.percentiles['99']),
+    p999: ms(s.percentiles['99.9']),
+    min: ms(s.min),
+    max: ms(s.max),
+    avg: s.mean === null ? null : round(s.mean / 1000, 4)
   }
+  return Object.fromEntries(Object.entries(figures).map(([k, v]) => [`${k}_${suffix}`, v])) as Record<`${Figure}_${S}`, number | null>
 }
 
 const mib = (bytes: number): number => round(toMiB(bytes), 3)
@@ -85,14 +92,7 @@ function listenerFigures (v: Views, snap: ListenerSnapshot, win: { seconds: numb
     errors,
     requests_per_second: round(win.perSecond, 3),
     success_rate_percent: requests > 0 ? round(((requests - errors) / requests) * 100, 4) : null,
-    avg_latency_ms: life.mean === null ? null : round(life.mean / 1000, 4),
-    p50_latency_ms: ms(life.percentiles['50']),
-    p90_latency_ms: ms(life.percentiles['90']),
-    p95_latency_ms: ms(life.percentiles['95']),
-    p99_latency_ms: ms(life.percentiles['99']),
-    p999_latency_ms: ms(life.percentiles['99.9']),
-    min_latency_ms: ms(life.min),
-    max_latency_ms: ms(life.max),
+    ...latency(life, 'latency_ms'),
     samples: life.count,
     samples_dropped: n(C.SAMPLES_DROPPED),
     samples_clamped: n(C.SAMPLES_CLAMPED),
@@ -101,7 +101,7 @@ function listenerFigures (v: Views, snap: ListenerSnapshot, win: { seconds: numb
       seconds: round(win.seconds, 3),
       requests_per_second: round(win.perSecond, 3),
       samples: snap.current.count,
-      ...latency(snap.current)
+      ...latency(snap.current, 'ms')
     },
     status_codes: {
       '1xx': 0,
