@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ApiError, ERRORS, type ErrorCode } from '../src/shared/errors.js'
 import { ROOT } from './helpers.js'
 
-test('every error code has a status, a message, and is documented in the README', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+test('every error code has a status, a message, and is documented', () => {
+  const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))
+  const readme = [join(ROOT, 'README.md'), ...docs].map((f) => readFileSync(f, 'utf8')).join('\n')
   for (const [code, e] of Object.entries(ERRORS)) {
     assert.match(code, /^[A-Z_]+$/)
     assert.ok(e.status >= 400 && e.status <= 599, code)
     assert.ok(e.message.length > 10, code)
-    assert.ok(readme.includes(`\`${code}\``), `README documents ${code}`)
+    assert.ok(readme.includes(`\`${code}\``), `the README or docs/ document ${code}`)
   }
 })
 
