@@ -39,4 +39,4 @@ EXPOSE 8080 8081
 # PodMeter installs its own for SIGTERM and SIGINT and exits 0 when drained;
 # it starts no child processes (its worker is a thread), so there are no
 # zombies to reap either: no tini needed.
-CMD ["node", "dist/src/main/cli.js", "serve"]
+CMD ["node", "dist/src/cli/main.js", "serve"]

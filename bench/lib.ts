@@ -7,6 +7,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { median, quantile } from '../src/shared/sample-stats.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0'
@@ -55,7 +56,7 @@ export async function startPinned (args: string[], env: Record<string, string> =
 }
 
 export const podmeterArgs = (port: number, extra: string[] = []): string[] =>
-  ['dist/src/main/cli.js', 'serve', '--host', '127.0.0.1', '--port', String(port), ...extra]
+  ['dist/src/cli/main.js', 'serve', '--host', '127.0.0.1', '--port', String(port), ...extra]
 
 export const bareArgs = (port: number): string[] => ['dist/bench/bare-server.js', String(port)]
 
@@ -178,18 +179,7 @@ export async function getJson (url: string): Promise<Record<string, unknown>> {
   return JSON.parse(await getText(url)) as Record<string, unknown>
 }
 
-export function quantile (values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN
-  const s = [...values].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number
-}
-
-export const median = (values: number[]): number => {
-  if (values.length === 0) return Number.NaN
-  const s = [...values].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
-}
+export { median, quantile }
 
 /** "median (min–max)" */
 export function spread (values: number[], digits = 2): string {

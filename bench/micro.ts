@@ -8,7 +8,8 @@ import { RootQueryParser } from '../src/main/query.js'
 import { parsePercentiles } from '../src/main/stats-query.js'
 import { create, inc, type LayoutConfig } from '../src/shared/layout.js'
 import { RingConsumer, RingProducer } from '../src/shared/ring.js'
-import { HistogramStore, valuesAt } from '../src/worker/histograms.js'
+import { valuesAt } from '../src/shared/hdr.js'
+import { HistogramStore } from '../src/worker/histograms.js'
 import { median } from './lib.js'
 
 const CONFIG: LayoutConfig = { ringCapacity: 2 ** 18, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 10 }

@@ -4,29 +4,21 @@
 // hits both sides alike; figures are medians with min–max.
 // BENCH_ROUNDS (default 5) and BENCH_SECONDS (default 3) size each part;
 // BENCH_CONNECTIONS (default 50) is the clients part's -c.
-// Prints a markdown table and writes bench/results/<date>-<host>.json.
+// Prints a markdown table and writes bench/out/<date>-<host>.json (ignored by
+// git; the figures worth keeping go to bench/results/latest.md by hand).
 
 import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
-import { bareArgs, CLIENT_CPU, getJson, getText, have, median, metricValue, pinnedClient, podmeterArgs, quantile, pinToClientCpu, RawClient, ROOT, rssMiB, sleep, spread, startPinned, wrk, type Proc, type WrkResult } from './lib.js'
+import { bareArgs, CLIENT_CPU, getJson, getText, have, median, metricValue, podmeterArgs, quantile, pinToClientCpu, RawClient, ROOT, rssMiB, sleep, spread, startPinned, wrk, type Proc, type WrkResult } from './lib.js'
 import { micro, summary } from './micro.js'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
-
-interface Row { part: string, metric: string, value: string, target: string, met: boolean | null }
-const rows: Row[] = []
-const raw: Record<string, unknown> = {}
-
-function row (part: string, metric: string, value: string, target = '', met: boolean | null = null): void {
-  rows.push({ part, metric, value, target, met })
-  process.stderr.write(`  ${metric}: ${value}${target === '' ? '' : `  (target ${target}: ${met === true ? 'met' : 'MISSED'})`}\n`)
-}
+import { raw, ROUNDS, row, rows, SECONDS } from './report.js'
+import { clients } from './clients.js'
 
 async function withServers<T> (fn: (pm: Proc, bare: Proc) => Promise<T>, pmExtra: string[] = []): Promise<T> {
   const pm = await startPinned(podmeterArgs(0, pmExtra))
@@ -179,12 +171,12 @@ async function polling (): Promise<void> {
   const url = `http://127.0.0.1:${pm.port}/?delay=0`
   /** wrk while one keep-alive client GETs `path` from `port` at 100 Hz; req/s and polls/s. */
   const polled = async (port: number, path: string): Promise<{ rps: number, polls: number }> => {
-    let stop = false
+    const stop = new AbortController()
     let n = 0
     const client = await RawClient.connect(port)
     const poller = (async () => {
       let next = performance.now()
-      while (!stop) {
+      while (!stop.signal.aborted) {
         await client.get(path)
         n++
         next += 10
@@ -192,7 +184,7 @@ async function polling (): Promise<void> {
       }
     })()
     const r = await wrk(url, SECONDS)
-    stop = true
+    stop.abort()
     await poller
     client.close()
     return { rps: r.rps, polls: n / SECONDS }
@@ -334,63 +326,6 @@ async function metrics (): Promise<void> {
   }
 }
 
-interface ClientRun { rps: number, p50ms: number, p99ms: number }
-
-// Each client run is a fresh process: both node clients warm their JIT for
-// this long, unmeasured, so the figures are steady state (wrk needs none).
-const WARMUP_SECONDS = 1
-
-/** `podmeter load` on CLIENT_CPU, closed loop: its rate from its own result file. */
-async function podmeterLoad (url: string, seconds: number, connections: number): Promise<ClientRun> {
-  const file = join(os.tmpdir(), `podmeter-bench-${process.pid}.json`)
-  await pinnedClient(process.execPath, ['dist/src/main/cli.js', 'load', '-q', '--no-stats', '-c', String(connections), '--warmup', `${WARMUP_SECONDS}s`, '-d', `${seconds}s`, '-o', file, url])
-  const r = JSON.parse(readFileSync(file, 'utf8')) as { rate: number, latency_ms: { e2e: { percentiles: Record<string, number> } } }
-  rmSync(file, { force: true })
-  return { rps: r.rate, p50ms: r.latency_ms.e2e.percentiles['50'] ?? Number.NaN, p99ms: r.latency_ms.e2e.percentiles['99'] ?? Number.NaN }
-}
-
-/** autocannon on CLIENT_CPU: answers over its duration, from its JSON. */
-async function autocannon (url: string, seconds: number, connections: number): Promise<ClientRun> {
-  const out = await pinnedClient(process.execPath, ['node_modules/autocannon/autocannon.js', '-j', '-c', String(connections), '-W', '[', '-c', String(connections), '-d', String(WARMUP_SECONDS), ']', '-d', String(seconds), url])
-  // With a warm-up autocannon prints two JSON lines: the warm-up's, then the measured run's.
-  const last = out.trim().split('\n').at(-1) ?? ''
-  const r = JSON.parse(last) as { duration: number, requests: { total: number }, latency: { p50: number, p99: number } }
-  return { rps: r.requests.total / r.duration, p50ms: r.latency.p50, p99ms: r.latency.p99 }
-}
-
-/** Request rate of the load generators against the bare server, interleaved: podmeter load must keep up with autocannon. */
-async function clients (): Promise<void> {
-  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
-  process.stderr.write(`clients: podmeter load vs autocannon vs wrk against bare node:http, -c${connections}\n`)
-  const bare = await startPinned(bareArgs(0))
-  try {
-    const url = `http://127.0.0.1:${bare.port}/`
-    const tools: Record<string, (u: string, s: number, c: number) => Promise<ClientRun>> = {
-      'podmeter load': podmeterLoad,
-      autocannon,
-      wrk: async (u, s, c) => await wrk(u, s, c)
-    }
-    const runs: Record<string, ClientRun[]> = Object.fromEntries(Object.keys(tools).map((k) => [k, []]))
-    const ratios: number[] = []
-    const names = Object.keys(tools)
-    for (let r = 0; r < ROUNDS; r++) {
-      // Rotate the order so no tool always runs first.
-      const order = names.map((_, i) => names[(i + r) % names.length] as string)
-      for (const name of order) runs[name]!.push(await tools[name]!(url, SECONDS, connections))
-      ratios.push(runs['podmeter load']!.at(-1)!.rps / runs.autocannon!.at(-1)!.rps)
-    }
-    raw.clients = { connections, runs, ratios }
-    row('clients', 'req/s podmeter load / autocannon', spread(ratios), '≥ 1.0', median(ratios) >= 1)
-    for (const name of names) {
-      const v = runs[name]!
-      row('clients', `req/s ${name}`, spread(v.map((x) => x.rps), 0))
-      row('clients', `p50 / p99 ms ${name}`, `${spread(v.map((x) => x.p50ms), 3)} / ${spread(v.map((x) => x.p99ms), 3)}`)
-    }
-  } finally {
-    await bare.stop()
-  }
-}
-
 /**
  * The cost of the in-pod baseline listener: `/?delay=0` on the main port of a
  * PodMeter with BASELINE_PORT on, against one without, and the baseline port's
@@ -451,7 +386,7 @@ async function main (): Promise<void> {
     ...rows.map((r) => `| ${r.part} | ${r.metric} | ${r.value} | ${r.target} | ${r.met === null ? '' : r.met ? 'met' : '**missed**'} |`)
   ]
   process.stdout.write(lines.join('\n') + '\n')
-  const dir = join(ROOT, 'bench', 'results')
+  const dir = join(ROOT, 'bench', 'out')
   mkdirSync(dir, { recursive: true })
   // A run of some parts does not overwrite the day's full run.
   const suffix = wanted.length > 0 ? '-' + parts.join('-') : ''

@@ -58,9 +58,9 @@ async function main (): Promise<void> {
     const poller = await RawClient.connect(pm.port)
     const scraper = await RawClient.connect(pm.port)
     await scraper.get('/metrics') // starts prom-client's event-loop histogram
-    const load = pinnedClient(process.execPath, ['dist/src/main/cli.js', 'load', '-q', '--no-stats', '--qps', String(RATE), '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '-o', out, `${base}/?delay=0`])
-    let loading = true
-    void load.finally(() => { loading = false })
+    const load = pinnedClient(process.execPath, ['dist/src/cli/main.js', 'load', '-q', '--no-stats', '--qps', String(RATE), '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '-o', out, `${base}/?delay=0`])
+    const loading = new AbortController()
+    load.finally(() => loading.abort()).catch(() => {})
 
     const start = performance.now()
     let statsMs: number[] = []
@@ -68,7 +68,7 @@ async function main (): Promise<void> {
     let nextRow = start + EVERY_S * 1000
     let nextPoll = start
     process.stdout.write('| t s | req/s | RSS MiB | JS heap committed MiB | JS heap used MiB | RSS outside the JS heap MiB | loop delay p99 ms (idle ≈ 10) | /stats p50 ms | /stats p99 ms | /stats max ms | polls | samples dropped |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n')
-    while (loading) {
+    while (!loading.signal.aborted) {
       await sleep(Math.max(0, Math.min(nextPoll, nextRow) - performance.now()))
       const now = performance.now()
       if (now >= nextPoll) {
@@ -76,7 +76,7 @@ async function main (): Promise<void> {
         statsMs.push(r.ms)
         nextPoll += POLL_MS
       }
-      if (now >= nextRow && loading) {
+      if (now >= nextRow && !loading.signal.aborted) {
         const s = JSON.parse((await poller.get('/stats')).body) as { requests: number, samples_dropped: number, memory_heap_mb: number }
         const m = (await scraper.get('/metrics')).body
         const at = performance.now()
@@ -158,7 +158,7 @@ function summarize (rows: Sample[], load: { rate: number, errors: number, sent: 
     say('/stats p99', flat.statsP99, 'ms')
   ]
   process.stdout.write(lines.join('\n') + '\n')
-  const dir = join(ROOT, 'bench', 'results')
+  const dir = join(ROOT, 'bench', 'out')
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `soak-${new Date().toISOString().slice(0, 10)}-${os.hostname()}.json`)
   writeFileSync(file, JSON.stringify({ when: new Date().toISOString(), node: process.version, seconds: SECONDS, rate: RATE, connections: CONNECTIONS, rows, load, flat }, null, 2) + '\n')

@@ -90,7 +90,7 @@ export class Processes {
     const exited = Promise.race([once(child, 'exit').then(([code]) => code as number | null), failed])
     const managed: Managed = { name, child, pid: child.pid ?? -1, output: () => out, exited }
     this.#running.add(managed)
-    void exited.catch(() => {}).finally(() => this.#running.delete(managed))
+    exited.catch(() => {}).finally(() => this.#running.delete(managed))
     return managed
   }
 

@@ -10,6 +10,7 @@ import { promisify } from 'node:util'
 import type { Comparison } from '../src/cli/comparison.js'
 import { findBinary } from './processes.js'
 import { pathOf, type Expectation, type RunningTopology } from './topologies.js'
+import { median } from '../src/shared/sample-stats.js'
 
 const run = promisify(execFile)
 
@@ -44,11 +45,10 @@ export interface Checks {
   topologies: TopologyCheck[]
 }
 
-function median (values: number[]): number | null {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b)
-  if (v.length === 0) return null
-  const mid = v.length >> 1
-  return v.length % 2 === 1 ? v[mid] as number : ((v[mid - 1] as number) + (v[mid] as number)) / 2
+/** The median of the finite values, null when there is none. */
+function finiteMedian (values: number[]): number | null {
+  const v = values.filter(Number.isFinite)
+  return v.length === 0 ? null : median(v)
 }
 
 /** Compares what a topology's PodMeter saw with what the topology implies. */
@@ -73,8 +73,8 @@ export function check (t: RunningTopology, seen: Seen, comparison: Comparison, r
     path: pathOf(t.topology.hops),
     expected: e,
     seen,
-    p50_ms: median(rounds.map((r) => r.latency_ms.e2e?.percentiles['50'] ?? Number.NaN)),
-    p99_ms: median(rounds.map((r) => r.latency_ms.e2e?.percentiles['99'] ?? Number.NaN)),
+    p50_ms: finiteMedian(rounds.map((r) => r.latency_ms.e2e?.percentiles['50'] ?? Number.NaN)),
+    p99_ms: finiteMedian(rounds.map((r) => r.latency_ms.e2e?.percentiles['99'] ?? Number.NaN)),
     errors,
     proxies_rss_mib: rssMib,
     failures

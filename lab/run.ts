@@ -17,7 +17,7 @@ import { check, markdown, rssMib, versions, type Checks, type Seen } from './rep
 import { startTopology, TOPOLOGIES, type RunningTopology } from './topologies.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const CLI = fileURLToPath(new URL('../src/main/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
 
 const SPEC: CommandSpec = {
   command: 'lab',
@@ -161,7 +161,7 @@ async function main (argv: string[]): Promise<number> {
     process.once(signal, () => {
       interrupted = true
       process.stderr.write(`lab: ${signal}, stopping ${procs.running.length} processes\n`)
-      void cleanup().finally(() => process.exit(code))
+      cleanup().then(() => process.exit(code), () => process.exit(code))
     })
   }
   try {

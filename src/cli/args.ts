@@ -1,10 +1,14 @@
-// The option parser shared by `podmeter load`, `compare` and `merge`:
-// `--name value`, `--name=value`, `-c 10`, `-c10`, boolean flags, repeatable
-// options, positionals, and `--` to end the options. A bad argument throws a
-// UsageError (the command exits 2 with its message); -h/--help throws
-// HelpRequested (exit 0, the help on stdout).
+// The one argument grammar of every `podmeter` command, on node:util's
+// parseArgs: `--name value`, `--name=value`, `-c 10`, `-c10`, boolean flags,
+// repeatable options, positionals, and `--` to end the options. This wrapper
+// adds what parseArgs leaves to its caller: a help text from the same table,
+// "given twice" for an option that is not repeatable, and typed reading with
+// units (Reader). A bad argument throws a UsageError (the command exits 2
+// with its message); -h/--help throws HelpRequested (exit 0, help on stdout).
 
-import { parseDurationUs } from '../shared/duration.js'
+import { parseArgs as parseTokens } from 'node:util'
+import { formatDuration, parseDurationUs } from '../shared/duration.js'
+import { parsePercentileList } from '../shared/percentiles.js'
 
 export interface OptionSpec {
   /** Long name, without the dashes. */
@@ -40,44 +44,66 @@ export interface Parsed {
   positionals: string[]
 }
 
+type TokenOptions = NonNullable<Parameters<typeof parseTokens>[0]>['options']
+
 export function parseArgs (argv: readonly string[], spec: CommandSpec): Parsed {
+  const options: TokenOptions = { help: { type: 'boolean', short: 'h', multiple: true } }
+  for (const o of spec.options) {
+    options[o.name] = { type: o.value === undefined ? 'boolean' : 'string', multiple: true, ...(o.short === undefined ? {} : { short: o.short }) }
+  }
+  let tokens
+  try {
+    tokens = parseTokens({ args: joinNegativeValues(argv, spec), options, allowPositionals: true, strict: true, tokens: true }).tokens
+  } catch (err) {
+    throw new UsageError(tokenError(err as Error & { code?: string }, spec))
+  }
   const values = new Map<string, string[]>()
   const flags = new Set<string>()
   const positionals: string[] = []
-  const byLong = new Map(spec.options.map((o) => [o.name, o]))
-  const byShort = new Map(spec.options.filter((o) => o.short !== undefined).map((o) => [o.short as string, o]))
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (arg === '--') { positionals.push(...argv.slice(i + 1)); break }
-    if (arg === '-h' || arg === '--help') throw new HelpRequested(help(spec))
-    let option: OptionSpec | undefined
-    let inline: string | undefined
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=')
-      option = byLong.get(eq < 0 ? arg.slice(2) : arg.slice(2, eq))
-      if (eq >= 0) inline = arg.slice(eq + 1)
-    } else if (arg.length > 1 && arg.startsWith('-') && !/^-\d/.test(arg)) {
-      option = byShort.get(arg[1] as string)
-      if (arg.length > 2) inline = arg.slice(2)
-    } else {
-      positionals.push(arg)
-      continue
-    }
-    if (option === undefined) throw new UsageError(`unknown option ${arg.split('=')[0] as string}`)
-    const shown = optionName(option)
-    if (option.value === undefined) {
-      if (inline !== undefined) throw new UsageError(`${shown} takes no value`)
-      flags.add(option.name)
-      continue
-    }
-    const value = inline ?? argv[++i]
-    if (value === undefined) throw new UsageError(`${shown} needs a value (${option.value})`)
+  for (const t of tokens) {
+    if (t.kind === 'positional') { positionals.push(t.value); continue }
+    if (t.kind !== 'option') continue
+    if (t.name === 'help') throw new HelpRequested(help(spec))
+    const option = spec.options.find((o) => o.name === t.name) as OptionSpec
+    if (t.value === undefined) { flags.add(option.name); continue }
     const list = values.get(option.name)
-    if (list !== undefined && option.repeat !== true) throw new UsageError(`${shown} given twice`)
-    if (list === undefined) values.set(option.name, [value])
-    else list.push(value)
+    if (list !== undefined && option.repeat !== true) throw new UsageError(`${optionName(option)} given twice`)
+    if (list === undefined) values.set(option.name, [t.value])
+    else list.push(t.value)
   }
   return { values, flags, positionals }
+}
+
+/**
+ * `--delay-ms -1` as `--delay-ms=-1`: parseArgs refuses a value that starts
+ * with a dash as ambiguous, which is right for `--label --quiet` (a value
+ * forgotten) but hides the real complaint about a negative number.
+ */
+function joinNegativeValues (argv: readonly string[], spec: CommandSpec): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const next = argv[i + 1]
+    const option = spec.options.find((o) => o.value !== undefined && (arg === `--${o.name}` || arg === `-${o.short ?? ''}`))
+    if (option !== undefined && next !== undefined && /^-\d/.test(next)) { out.push(`--${option.name}=${next}`); i++ } else out.push(arg)
+    if (arg === '--') { out.push(...argv.slice(i + 1)); break }
+  }
+  return out
+}
+
+/** parseArgs' refusal in this grammar's words. */
+function tokenError (err: Error & { code?: string }, spec: CommandSpec): string {
+  if (err.code === undefined || !err.code.startsWith('ERR_PARSE_ARGS')) throw err
+  const unknown = /^Unknown option '([^']*)'/.exec(err.message)
+  if (unknown !== null) return `unknown option ${unknown[1] as string}`
+  // The other refusals name a known option, as `-c, --connections <value>`.
+  const long = /--([\w-]+)/.exec(err.message)?.[1]
+  const option = spec.options.find((o) => o.name === long)
+  const shown = option === undefined ? `--${long ?? '?'}` : optionName(option)
+  if (/argument is ambiguous/.test(err.message)) return `${shown} needs a value (one that starts with - goes after =, as in ${shown.split('/').at(-1) as string}=-x)`
+  if (/argument missing/.test(err.message)) return `${shown} needs a value${option?.value === undefined ? '' : ` (${option.value})`}`
+  if (/does not take an argument/.test(err.message)) return `${shown} takes no value`
+  return err.message
 }
 
 export function optionName (o: OptionSpec): string {
@@ -159,28 +185,15 @@ export class Reader {
     if (text === undefined) return undefined
     const us = parseDurationUs(text, bareUnit)
     if (us === undefined || us < minUs || us > maxUs) {
-      this.#refuse(name, text, `a duration from ${formatUs(minUs)} to ${formatUs(maxUs)} (like 500ms, 10s, 2m; a bare number is ${bareUnit === 'us' ? 'µs' : bareUnit})`)
+      this.#refuse(name, text, `a duration from ${formatDuration(minUs)} to ${formatDuration(maxUs)} (like 500ms, 10s, 2m; a bare number is ${bareUnit === 'us' ? 'µs' : bareUnit})`)
     }
     return us
   }
 }
 
-function formatUs (us: number): string {
-  if (us >= 60_000_000 && us % 60_000_000 === 0) return `${us / 60_000_000}m`
-  if (us >= 1_000_000) return `${us / 1_000_000}s`
-  if (us >= 1000) return `${us / 1000}ms`
-  return `${us}us`
-}
-
-/** `50,90,99,99.9` → sorted unique percentiles, each in (0, 100]. */
+/** `50,90,99,99.9` → sorted unique percentiles, each in (0, 100]; the server's rule and limit. */
 export function parsePercentiles (text: string, option = '-p/--percentiles'): number[] {
-  const parts = text.split(',')
-  const out = new Set<number>()
-  for (const part of parts) {
-    const p = /^\d{1,3}(\.\d{1,6})?$/.test(part.trim()) ? Number(part.trim()) : Number.NaN
-    if (!(p > 0 && p <= 100)) throw new UsageError(`${option}: ${JSON.stringify(part)} is not a percentile above 0 and at most 100 (like 50,90,99,99.9)`)
-    out.add(p)
-  }
-  if (out.size > 20) throw new UsageError(`${option}: at most 20 percentiles`)
-  return [...out].sort((a, b) => a - b)
+  const list = parsePercentileList(text)
+  if (typeof list === 'string') throw new UsageError(`${option}: ${list}`)
+  return list.sort((a, b) => a - b)
 }

@@ -2,13 +2,13 @@
 // of figures that `compare` prints. Latency figures are recomputed from each
 // round's encoded histograms, so any percentile can be asked for later.
 
-import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { JsHistogram } from 'hdr-histogram-js'
-import { decode, newSum, summarize } from './hdr.js'
+import { decode, sumOf, summarizeMs } from '../shared/hdr.js'
 import { checkResult, RESULT_KIND, type LatencyName, type LoadResult } from './result.js'
 import { judge, spreadOf, type Spread, type Verdict, verdictText, type Wording } from './verdict.js'
 import { type Cell, fmtMs, fmtNum, pName } from './format.js'
+import { readJsonFile } from './json-file.js'
 
 export const COMPARISON_KIND = 'podmeter-compare-result'
 export const COMPARISON_VERSION = 1
@@ -38,7 +38,7 @@ export interface Row {
 }
 
 const LATENCY: Array<[LatencyName, string]> = [['e2e', 'end to end'], ['overhead', 'overhead'], ['server', 'server time']]
-const MS: Wording = { unit: 'ms', digits: 3, better: 'lower', words: ['slower', 'faster'] }
+const MS: Wording = { unit: 'ms', digits: 3, words: ['slower', 'faster'] }
 
 /** Every round's histogram of one kind, decoded. */
 export function histograms (t: Target, name: LatencyName): JsHistogram[] {
@@ -50,9 +50,7 @@ export function histograms (t: Target, name: LatencyName): JsHistogram[] {
 
 /** All rounds of a target added into one histogram (exact: counts add). */
 export function mergedHistogram (t: Target, name: LatencyName): JsHistogram {
-  const sum = newSum()
-  for (const h of histograms(t, name)) sum.add(h)
-  return sum
+  return sumOf(histograms(t, name))
 }
 
 function row (c: Comparison, title: string, wording: Wording, get: (r: LoadResult) => number | null | undefined): Row {
@@ -74,14 +72,14 @@ export function buildRows (c: Comparison, percentiles: readonly number[]): Row[]
     for (const t of c.targets) {
       t.rounds.forEach((r, i) => {
         const text = r.histograms[name]
-        if (text !== undefined) perRound.set(r, summarize(decode(text, `${t.name} round ${i + 1} ${name}`), percentiles).percentiles)
+        if (text !== undefined) perRound.set(r, summarizeMs(decode(text, `${t.name} round ${i + 1} ${name}`), percentiles).percentiles)
       })
     }
     for (const p of percentiles) rows.push(row(c, `${title} ${pName(p)}`, MS, (r) => perRound.get(r)?.[String(p)]))
   }
-  rows.push(row(c, 'rate, req/s', { unit: 'req/s', digits: 1, better: 'higher', words: ['higher', 'lower'] }, (r) => r.rate))
-  rows.push(row(c, 'errors', { unit: '', digits: 0, better: 'lower', words: ['more', 'fewer'] }, (r) => r.errors))
-  const mib: Wording = { unit: 'MiB', digits: 1, better: 'lower', words: ['more', 'less'] }
+  rows.push(row(c, 'rate, req/s', { unit: 'req/s', digits: 1, words: ['higher', 'lower'] }, (r) => r.rate))
+  rows.push(row(c, 'errors', { unit: '', digits: 0, words: ['more', 'fewer'] }, (r) => r.errors))
+  const mib: Wording = { unit: 'MiB', digits: 1, words: ['more', 'less'] }
   rows.push(row(c, 'app memory (RSS), MiB', mib, (r) => r.target_stats?.memory_sys_mb))
   rows.push(row(c, 'working set, MiB', mib, (r) => r.target_stats?.container_memory_working_set_mb))
   rows.push(row(c, 'sidecar memory, MiB', mib, (r) => r.target_stats?.sidecar_memory_mb))
@@ -105,12 +103,7 @@ export async function readComparison (args: readonly string[]): Promise<Comparis
   for (const arg of args) {
     const named = /^([\w.:@+-]{1,64})=(.+)$/.exec(arg)
     const file = named === null ? arg : named[2] as string
-    let doc: { kind?: unknown, targets?: Target[] }
-    try {
-      doc = JSON.parse(await readFile(file, 'utf8'))
-    } catch (err) {
-      throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
-    }
+    const doc = await readJsonFile(file) as { kind?: unknown, targets?: Target[] } | null
     if (doc?.kind === COMPARISON_KIND && Array.isArray(doc.targets)) {
       for (const t of doc.targets) {
         const into = targetNamed(t.name, t.url)

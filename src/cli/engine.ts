@@ -4,7 +4,7 @@
 // reusable handler object that carries one request at a time, so a request
 // allocates nothing of ours (undici still builds its Request). The request
 // options are built once. Clients are created with pipelining ≥ 2 so that a
-// slot dispatching its next request from onComplete writes it at once: with
+// slot dispatching its next request from onResponseEnd writes it at once: with
 // pipelining 1 undici waits a whole event-loop turn before reusing a socket,
 // which cost about a quarter of the request rate here.
 //
@@ -13,15 +13,17 @@
 // happened before; a free slot sends it when due, and when none is free it
 // waits for one, so latency counted from the due time includes the time a
 // stalled server made it wait (coordinated omission corrected, as wrk2). The
-// send time is taken when undici writes the request (its onConnect), so
+// send time is taken when undici writes the request (onRequestStart), so
 // undici's own queueing is not counted as network time.
 
+import type { IncomingHttpHeaders } from 'node:http'
 import { Client, type Dispatcher } from 'undici'
 import type { LoadOptions } from './load-options.js'
 import { Recorder } from './recorder.js'
 import { serverTimingUs } from './server-timing.js'
 
-class Slot {
+/** One request at a time on a connection: undici's handler for it, reused for the next. */
+class Slot implements Dispatcher.DispatchHandler {
   readonly run: LoadRun
   readonly client: Client
   /** performance.now() ms when the request was due (open loop). */
@@ -37,35 +39,26 @@ class Slot {
     this.client = client
   }
 
-  onConnect (): void {
+  onRequestStart (): void {
     this.sent = performance.now()
   }
 
-  onHeaders (status: number, raw: Buffer[]): boolean {
+  onResponseStart (_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     this.status = status
-    this.serverUs = serverTimingUs(raw)
-    return true
+    this.serverUs = serverTimingUs(headers['server-timing'])
   }
 
-  onData (chunk: Buffer): boolean {
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.measured) this.run.rec.bytes += chunk.length
-    return true
   }
 
-  onComplete (): void {
+  onResponseEnd (): void {
     this.run.complete(this)
   }
 
-  onError (err: Error): void {
+  onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
     this.run.failed(this, err)
   }
-}
-
-export interface LoadSummaryTimes {
-  /** performance.now() of the start of the measured part. */
-  measureStart: number
-  /** performance.now() of the last measured response or error. */
-  lastEnd: number
 }
 
 export class LoadRun {
@@ -86,7 +79,7 @@ export class LoadRun {
   /** Measured requests still in flight when a stopped run was cut short: neither answered nor failed. */
   cancelled = 0
   readonly #clients: Client[] = []
-  readonly #dispatch: Record<string, unknown>
+  readonly #dispatch: Dispatcher.DispatchOptions
   readonly #idle: Slot[] = []
   #resolve!: () => void
   #inFlight = 0
@@ -174,7 +167,7 @@ export class LoadRun {
     slot.measured = measured
     slot.due = now
     this.#inFlight++
-    slot.client.dispatch(this.#dispatch as unknown as Dispatcher.DispatchOptions, slot)
+    slot.client.dispatch(this.#dispatch, slot)
   }
 
   #sendOpen (slot: Slot, i: number): void {
@@ -182,7 +175,7 @@ export class LoadRun {
     slot.measured = i >= this.#warmupCount
     if (slot.measured) this.rec.sent++
     this.#inFlight++
-    slot.client.dispatch(this.#dispatch as unknown as Dispatcher.DispatchOptions, slot)
+    slot.client.dispatch(this.#dispatch, slot)
   }
 
   /** Sends every due request that has a free slot, then sleeps until the next is due. */

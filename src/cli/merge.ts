@@ -4,14 +4,15 @@
 // from the sum. Percentiles of replicas are never averaged: the p99 of two
 // replicas is not the mean of their p99s.
 
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import type { JsHistogram } from 'hdr-histogram-js'
 import { request } from 'undici'
 import { type CommandSpec, parseArgs, parsePercentiles, Reader, UsageError } from './args.js'
-import { decode, encode, newSum, summarize, type Summary } from './hdr.js'
+import { decode, encode, sumOf, summarizeMs, type Exact, type MsSummary } from '../shared/hdr.js'
 import { fmtInt, fmtMs, pName, textTable } from './format.js'
 import { DEFAULT_PERCENTILES } from './load-options.js'
 import { LATENCY_NAMES, RESULT_KIND, type LatencyName } from './result.js'
+import { readJsonFile } from './json-file.js'
 
 export const MERGE_SPEC: CommandSpec = {
   command: 'merge',
@@ -28,9 +29,7 @@ export const MERGE_SPEC: CommandSpec = {
 
 export const MERGE_KIND = 'podmeter-merge-result'
 
-/** Exact count, sum, min and max in µs where the source gives them (a replica's /stats/histogram does). */
-interface Exact { sum: number, min: number, max: number }
-
+/** `exact`: sum, min and max in µs where the source gives them (a replica's /stats/histogram does). */
 export interface Source { source: string, histogram: JsHistogram, exact?: Exact }
 
 function exactOf (doc: { count?: unknown, min_us?: unknown, max_us?: unknown, mean_us?: unknown }): Exact | undefined {
@@ -68,12 +67,7 @@ function withExact (s: Source, doc: { count?: unknown }): Source {
 }
 
 async function fromFile (file: string, name: LatencyName): Promise<Source> {
-  let doc: { kind?: unknown, hdr?: unknown, count?: unknown, histograms?: Record<string, unknown> }
-  try {
-    doc = JSON.parse(await readFile(file, 'utf8'))
-  } catch (err) {
-    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
-  }
+  const doc = await readJsonFile(file) as { kind?: unknown, hdr?: unknown, count?: unknown, histograms?: Record<string, unknown> } | null
   if (typeof doc?.hdr === 'string') return withExact({ source: file, histogram: decode(doc.hdr, file) }, doc)
   if (doc?.kind === RESULT_KIND) {
     const text = doc.histograms?.[name]
@@ -81,13 +75,6 @@ async function fromFile (file: string, name: LatencyName): Promise<Source> {
     return { source: `${file} (${name})`, histogram: decode(text, file) }
   }
   throw new Error(`${file}: neither a /stats/histogram answer (with "hdr") nor a podmeter load result`)
-}
-
-/** The sum of the sources' histograms: counts add bucket by bucket. */
-export function mergeHistograms (sources: readonly JsHistogram[]): JsHistogram {
-  const sum = newSum()
-  for (const h of sources) sum.add(h)
-  return sum
 }
 
 export async function mergeCommand (argv: string[]): Promise<number> {
@@ -115,13 +102,13 @@ export async function mergeCommand (argv: string[]): Promise<number> {
     process.stderr.write(`podmeter merge: ${(err as Error).message}\n`)
     return 1
   }
-  const merged = mergeHistograms(read.map((s) => s.histogram))
+  const merged = sumOf(read.map((s) => s.histogram))
   // Exact min, max and mean only when every source gave them; else HDR's, within 0.1 %.
   const exact = read.every((s) => s.exact !== undefined || s.histogram.totalCount === 0)
     ? read.reduce<Exact | undefined>((a, s) => s.exact === undefined ? a : a === undefined ? s.exact : { sum: a.sum + s.exact.sum, min: Math.min(a.min, s.exact.min), max: Math.max(a.max, s.exact.max) }, undefined)
     : undefined
-  const summary = summarize(merged, percentiles, exact)
-  process.stdout.write(describeMerge(read.map((s) => ({ source: s.source, summary: summarize(s.histogram, percentiles, s.exact) })), summary, percentiles) + '\n')
+  const summary = summarizeMs(merged, percentiles, exact)
+  process.stdout.write(describeMerge(read.map((s) => ({ source: s.source, summary: summarizeMs(s.histogram, percentiles, s.exact) })), summary, percentiles) + '\n')
   const output = r.string('output')
   if (output !== undefined) {
     const doc = { kind: MERGE_KIND, version: 1, sources: read.map((s) => ({ source: s.source, count: s.histogram.totalCount })), latency_ms: summary, hdr: encode(merged) }
@@ -131,9 +118,9 @@ export async function mergeCommand (argv: string[]): Promise<number> {
   return 0
 }
 
-function describeMerge (sources: Array<{ source: string, summary: Summary }>, merged: Summary, percentiles: readonly number[]): string {
+function describeMerge (sources: Array<{ source: string, summary: MsSummary }>, merged: MsSummary, percentiles: readonly number[]): string {
   const header = ['source', 'samples', ...percentiles.map(pName), 'min', 'max', 'mean']
-  const line = (title: string, s: Summary): string[] => [title, fmtInt(s.count), ...percentiles.map((p) => fmtMs(s.percentiles[String(p)])), fmtMs(s.min), fmtMs(s.max), fmtMs(s.mean)]
+  const line = (title: string, s: MsSummary): string[] => [title, fmtInt(s.count), ...percentiles.map((p) => fmtMs(s.percentiles[String(p)])), fmtMs(s.min), fmtMs(s.max), fmtMs(s.mean)]
   const rows = [...sources.map((s) => line(s.source, s.summary)), line(`merged (${sources.length})`, merged)]
   return [`podmeter merge: ${sources.length} histogram${sources.length === 1 ? '' : 's'}, ${fmtInt(merged.count)} samples; latency in ms, percentiles of the sum`, '', textTable(header, rows)].join('\n')
 }

@@ -4,7 +4,7 @@
 
 import type { LoadRun } from './engine.js'
 import { fmtInt, fmtMs } from './format.js'
-import { valuesAt } from '../worker/histograms.js'
+import { valuesAt } from '../shared/hdr.js'
 
 export class Progress {
   readonly #run: LoadRun

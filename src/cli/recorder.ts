@@ -8,7 +8,7 @@
 // additions and histogram increments, nothing allocated.
 
 import type { JsHistogram } from 'hdr-histogram-js'
-import { HIGHEST_US, newHistogram } from './hdr.js'
+import { HIGHEST_US, newHistogram } from '../shared/hdr.js'
 
 /** Exact count, sum, min and max beside a histogram (HDR's own mean is within 0.1 %). */
 export class Track {

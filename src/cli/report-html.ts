@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Comparison, Row } from './comparison.js'
 import { mergedHistogram, tableOf } from './comparison.js'
-import { curve, distribution } from './hdr.js'
+import { binned, curve } from '../shared/hdr.js'
 import { escapeHtml, htmlTable } from './format.js'
 import { MIN_ROUNDS } from './verdict.js'
 
@@ -61,7 +61,7 @@ function chartData (c: Comparison): ChartData {
         name: m.name,
         e2e: curve(m.e2e, ps).map((v, i) => ((ps[i] as number) > 100 * (1 - 1 / Math.max(m.e2e.totalCount, 1)) ? null : toMs(v))),
         overhead: curve(m.overhead, ps).map((v, i) => ((ps[i] as number) > 100 * (1 - 1 / Math.max(total, 1)) ? null : toMs(v))),
-        share: edges.length === 0 ? [] : distribution(m.overhead, edges).map((n) => (total > 0 ? Number(((100 * n) / total).toFixed(4)) : 0))
+        share: edges.length === 0 ? [] : binned(m.overhead, edges).map((n) => (total > 0 ? Number(((100 * n) / total).toFixed(4)) : 0))
       }
     })
   }

@@ -3,10 +3,9 @@
 // with µs resolution; the histograms are HdrHistogram's compressed base64
 // of integer µs, so runs can be added exactly later.
 
-import { readFile } from 'node:fs/promises'
 import { request } from 'undici'
 import type { LoadRun } from './engine.js'
-import { encode, summarize, type Summary } from './hdr.js'
+import { encode, summarizeMs, type MsSummary } from '../shared/hdr.js'
 import type { Track } from './recorder.js'
 
 export const RESULT_KIND = 'podmeter-load-result'
@@ -54,7 +53,7 @@ export interface LoadResult {
   server_timing: { missing: number, overhead_negative: number }
   percentiles: number[]
   /** e2e: end to end (from the scheduled time in open loop); e2e_uncorrected: from the actual send (open loop only). */
-  latency_ms: Partial<Record<LatencyName, Summary>>
+  latency_ms: Partial<Record<LatencyName, MsSummary>>
   histograms: Partial<Record<LatencyName, string>>
   target_stats: TargetStats | null
 }
@@ -64,10 +63,10 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
   const rec = run.rec
   const tracks: Array<[LatencyName, Track]> = [['e2e', rec.e2e], ['server', rec.server], ['overhead', rec.overhead]]
   if (run.open) tracks.splice(1, 0, ['e2e_uncorrected', rec.uncorrected])
-  const latency: Partial<Record<LatencyName, Summary>> = {}
+  const latency: Partial<Record<LatencyName, MsSummary>> = {}
   const histograms: Partial<Record<LatencyName, string>> = {}
   for (const [name, t] of tracks) {
-    latency[name] = summarize(t.h, o.percentiles, t.exact)
+    latency[name] = summarizeMs(t.h, o.percentiles, t.exact)
     histograms[name] = encode(t.h)
   }
   const seconds = Math.max(run.lastEnd - run.measureStart, 0) / 1000
@@ -118,17 +117,6 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
   } catch {
     return null
   }
-}
-
-/** Reads a load result file; throws with the file name and what is wrong. */
-export async function readResult (file: string): Promise<LoadResult> {
-  let doc: unknown
-  try {
-    doc = JSON.parse(await readFile(file, 'utf8'))
-  } catch (err) {
-    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
-  }
-  return checkResult(doc, file)
 }
 
 export function checkResult (doc: unknown, where: string): LoadResult {

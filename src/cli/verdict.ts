@@ -15,22 +15,15 @@
 // time with 3 or 5 rounds. It is deliberately conservative: it rather says
 // "no significant difference" than report noise as a finding.
 
-export const MIN_ROUNDS = 3
+import { median } from '../shared/sample-stats.js'
 
-export type Better = 'lower' | 'higher'
+export const MIN_ROUNDS = 3
 
 export interface Spread {
   n: number
   median: number
   min: number
   max: number
-}
-
-export function median (values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  if (s.length === 0) return Number.NaN
-  return s.length % 2 === 1 ? s[mid] as number : ((s[mid - 1] as number) + (s[mid] as number)) / 2
 }
 
 export function spreadOf (values: readonly number[]): Spread | null {
@@ -60,7 +53,6 @@ export function judge (a: Spread, b: Spread): Verdict {
 export interface Wording {
   unit: string
   digits: number
-  better: Better
   /** Words for a larger and a smaller value: ['slower', 'faster'], ['higher', 'lower'], ['more', 'less']. */
   words: [string, string]
 }
@@ -77,10 +69,4 @@ export function verdictText (v: Verdict, w: Wording, rounds: [number, number]): 
     ? ''
     : Math.abs(v.relative) < 10 ? ` (${v.relative > 0 ? '+' : ''}${(v.relative * 100).toFixed(1)} %)` : ` (×${ratio.toFixed(0)})`
   return `${word} by ${amount(Math.abs(v.diff))}${rel}`
-}
-
-/** Whether the difference is a change for the better, for colouring: null when not significant. */
-export function isBetter (v: Verdict, better: Better): boolean | null {
-  if (v.significant !== true) return null
-  return better === 'lower' ? v.diff < 0 : v.diff > 0
 }

@@ -148,4 +148,4 @@ async function main (): Promise<void> {
   }
 }
 
-void main()
+main().catch((err: unknown) => { console.error(err) })

@@ -56,9 +56,12 @@ const labels = (format: (v: number) => string) => (_u: uPlot, splits: Array<numb
 
 const msAxis: uPlot.Axis = { size: 60, splits: decades, values: labels(msTick) }
 
+// uPlot's own name is lower case; a constructor reads better capitalised.
+const UPlot = uPlot
+
 function make (id: string, opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): uPlot {
   const target = byId(id)
-  const chart = new uPlot({ width: Math.max(target.clientWidth, 300), height: HEIGHT, ...opts }, data, target)
+  const chart = new UPlot({ width: Math.max(target.clientWidth, 300), height: HEIGHT, ...opts }, data, target)
   new ResizeObserver(() => { chart.setSize({ width: Math.max(target.clientWidth, 300), height: HEIGHT }) }).observe(target)
   return chart
 }

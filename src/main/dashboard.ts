@@ -11,11 +11,12 @@
 
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { ApiError } from '../shared/errors.js'
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_ICON } from './dashboard-page.js'
+import type { Routes } from './reply.js'
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -69,13 +70,11 @@ const HEADERS = {
   'cache-control': 'no-cache'
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
-
 /**
  * The dashboard's routes for the server's ROUTES table. `fail` answers an
  * error (the server's sendError).
  */
-export function dashboardRoutes (fail: (res: ServerResponse, err: ApiError) => void): Record<string, Record<string, Handler>> {
+export function dashboardRoutes (fail: (res: ServerResponse, err: ApiError) => void): Routes {
   const cache = new Map<string, Promise<Loaded>>()
 
   function load (path: string, asset: Asset): Promise<Loaded> {
@@ -92,7 +91,7 @@ export function dashboardRoutes (fail: (res: ServerResponse, err: ApiError) => v
     return loaded
   }
 
-  const routes: Record<string, Record<string, Handler>> = {}
+  const routes: Routes = {}
   for (const [path, asset] of Object.entries(ASSETS)) {
     routes[path] = {
       GET: (req, res) => {

@@ -9,23 +9,19 @@
 //           answers 503 after STATS_TIMEOUT_MS, and a worker that completes
 //           nothing for two timeouts is replaced
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '../shared/errors.js'
-import type { FaultMode } from '../worker/drain.js'
+import { FAULT_MODES, type FaultMode } from '../shared/protocol.js'
 import type { AdminGate } from './admin.js'
 import type { HistogramPool } from './pool.js'
-import { sendError, sendJson } from './reply.js'
+import { type Routes, sendError, sendJson } from './reply.js'
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
-
-const MODES: readonly FaultMode[] = ['throw', 'exit', 'stall']
 const MAX_STALL_MS = 60_000
 
 export function parseFault (url: string): { mode: FaultMode, ms: number } | ApiError {
   const q = url.indexOf('?')
   const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
-  const mode = params.get('mode') as FaultMode | null
-  if (mode === null || !MODES.includes(mode)) {
+  const mode = params.get('mode')
+  if (mode === null || !isFaultMode(mode)) {
     return new ApiError('INVALID_FAULT', `mode ${JSON.stringify(mode?.slice(0, 64) ?? '')} is not a fault: use mode=throw, exit or stall`)
   }
   const msText = params.get('ms') ?? '10000'
@@ -34,7 +30,11 @@ export function parseFault (url: string): { mode: FaultMode, ms: number } | ApiE
   return { mode, ms }
 }
 
-export function faultRoutes (pool: HistogramPool, gate: AdminGate): Record<string, Record<string, Handler>> {
+function isFaultMode (text: string): text is FaultMode {
+  return (FAULT_MODES as readonly string[]).includes(text)
+}
+
+export function faultRoutes (pool: HistogramPool, gate: AdminGate): Routes {
   return {
     '/debug/worker/crash': {
       POST: (req, res) => {

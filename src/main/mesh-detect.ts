@@ -128,7 +128,8 @@ export class MeshDetector {
   /** Reads every source once, then keeps them fresh in the background. */
   async start (): Promise<void> {
     await this.refresh()
-    this.#timer = setInterval(() => { void this.refresh() }, this.#o.refreshMs)
+    // Each source's reader turns its own failures into "unknown"; a refresh never rejects.
+    this.#timer = setInterval(() => { this.refresh().catch(() => {}) }, this.#o.refreshMs)
     this.#timer.unref()
   }
 
@@ -203,11 +204,11 @@ export class MeshDetector {
     if (this.#settle !== undefined || this.#closed) return
     this.#settle = setTimeout(() => {
       this.#settle = undefined
-      void readPodInfo(this.#o.podinfoDir).then((podinfo) => {
+      readPodInfo(this.#o.podinfoDir).then((podinfo) => {
         if (this.#closed) return
         this.#podinfo = podinfo
         this.#view = this.#decide()
-      })
+      }, () => {})
     }, WATCH_SETTLE_MS)
     this.#settle.unref()
   }

@@ -113,15 +113,6 @@ export function listeningPort (line: string): number | undefined {
   return Number.isInteger(port) ? port : undefined
 }
 
-/** The local ports in LISTEN state in a whole /proc/net/tcp or /proc/net/tcp6 text. */
-export function parseListeningPorts (text: string, into = new Set<number>()): Set<number> {
-  for (const line of text.split('\n')) {
-    const port = listeningPort(line)
-    if (port !== undefined && port >= 0) into.add(port)
-  }
-  return into
-}
-
 function portList (ports: Set<number>, wanted: (p: number) => boolean): string {
   return [...ISTIO_PORTS].filter(([p]) => ports.has(p) && wanted(p)).map(([p, what]) => `${p} (${what})`).join(', ')
 }

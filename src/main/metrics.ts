@@ -1,7 +1,7 @@
 // GET /metrics: prom-client's default process and Node.js metrics plus
 // PodMeter's own, all read at scrape time: counters from the shared buffer,
 // the latency histogram's `le` buckets from the worker (cumulative HDR counts
-// at each boundary, see src/worker/export.ts). Nothing happens per request.
+// at each boundary, see cumulativeAt in src/shared/hdr.ts). Nothing happens per request.
 //
 // One registry per exposition format, each made on first use. prom-client's
 // Registry.metrics() in OpenMetrics mode renames counters in place (it strips

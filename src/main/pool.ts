@@ -9,8 +9,7 @@
 import { Piscina } from 'piscina'
 import { ApiError } from '../shared/errors.js'
 import type { Views } from '../shared/layout.js'
-import type { Buckets, FaultMode, HistogramExport, Snapshot, Task, TaskResult, WorkerData } from '../worker/drain.js'
-import type { Range } from '../worker/histograms.js'
+import type { Buckets, FaultMode, HistogramExport, Range, Snapshot, Task, TaskResult, WorkerData } from '../shared/protocol.js'
 
 const WORKER = new URL('../worker/drain.js', import.meta.url)
 /** A worker is stuck when it has completed no task for two STATS_TIMEOUT_MS, and at least this long. */
@@ -137,7 +136,8 @@ export class HistogramPool {
     const worker = this.#pool.threads[0]
     if (worker === undefined) return false
     this.#lastDone = performance.now()
-    void worker.terminate()
+    // piscina replaces the thread once it has ended; there is nothing to wait for here.
+    worker.terminate().catch(() => {})
     return true
   }
 

@@ -1,7 +1,7 @@
 // How the server answers off the hot path: every JSON body goes through
 // json(), with these headers (nosniff and no-store included).
 
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ApiError } from '../shared/errors.js'
 
 export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const
@@ -31,3 +31,7 @@ export function sendText (res: ServerResponse, status: number, contentType: stri
 export function sendError (res: ServerResponse, err: ApiError, extra?: Record<string, string>): void {
   sendJson(res, err.status, err.toJSON(), extra)
 }
+
+/** A slow-path endpoint: path → method → handler. */
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void
+export type Routes = Record<string, Record<string, Handler>>

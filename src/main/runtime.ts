@@ -45,6 +45,7 @@ export class RuntimeMonitor {
       this.#gcPauseTotalMs += e.duration
     }
   })
+
   readonly #readRequests: () => number
   readonly #readBaseline: () => number
   #gcCount = 0

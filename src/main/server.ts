@@ -1,25 +1,20 @@
-// The HTTP server. The hot path is `GET /`: onRequest → root → reply, and
-// onFinish when the response is written. Per measured request it does a
-// performance.now() pair, one pass over the raw headers, a few Atomics.add on
-// the shared counters and one ring push: no lock, no message to a worker,
-// nothing allocated beyond what node:http itself does and the Server-Timing
-// string. Everything else is the slow path and may take its time.
+// The HTTP server's hot path, `GET /`: onRequest → root → respond (at once,
+// or after its delay through Delayed and fire), then record. Every other
+// path goes to slowPath and the route table of routes.ts. Per measured
+// request the hot path does a performance.now() pair, one pass over the raw
+// headers, a few Atomics.add on the shared counters and one ring push: no
+// lock, no message to a worker, nothing allocated beyond what node:http
+// itself does and the Server-Timing string.
 
 import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { ApiError } from '../shared/errors.js'
-import { add, C, inc, STATUS_MIN, zeroMainThreadCounters, type Views } from '../shared/layout.js'
+import { add, C, inc, STATUS_MIN, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
-import { dashboardRoutes } from './dashboard.js'
-import { debugHeaders, F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
-import type { AdminGate } from './admin.js'
+import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import { ConnectionGuard } from './connection-guard.js'
-import { faultRoutes } from './faults.js'
-import type { HistogramPool } from './pool.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
-import { MetricsExporter } from './metrics.js'
-import { buildStats, STATS_PERCENTILES, type StatsContext } from './stats.js'
-import { parseStatsQuery } from './stats-query.js'
-import { sendError, sendJson, sendText } from './reply.js'
+import { sendError } from './reply.js'
+import { allowed, createRoutes, dispatch, type RouteContext } from './routes.js'
 
 /** One listener's shared memory: its counters and the producing end of its ring. */
 export interface Meter {
@@ -32,22 +27,11 @@ export interface Meter {
  * with its own Meter: the hot path below closes over its listener's counters
  * and ring, so it never asks per request which listener it serves.
  */
-export interface ServerParts extends Meter {
-  /** Every listener of the process, main first, this one included: a reset zeroes them all. */
-  listeners: Meter[]
-  pool: HistogramPool
-  stats: Omit<StatsContext, 'workerThreads'>
+export interface ServerParts extends Meter, Omit<RouteContext, 'connections' | 'shuttingDown'> {
   delayUs: number
   maxDelayUs: number
-  /** `le` boundaries of the /metrics latency histogram, whole µs, ascending. */
-  metricsBucketsUs: readonly number[]
-  /** Called after counters and histograms are zeroed (every listener's connection figures too). */
-  onReset: () => void
   /** node:http's limits, in ms (see config.ts for why each default). */
   limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
-  admin: AdminGate
-  /** PODMETER_FAULTS: adds POST /debug/worker/crash. */
-  faults: boolean
 }
 
 // Bodies and their lengths by status, built once: `OK\n` for 200, the reason phrase otherwise.
@@ -109,11 +93,11 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   server.keepAliveTimeout = keepAliveTimeoutMs
   const guard = new ConnectionGuard(server, maxConnections, (path) => {
     if (path === '/') return 'GET, HEAD'
-    const route = ROUTES[path]
-    return route === undefined ? undefined : Object.keys(route).join(', ')
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined
+    return route === undefined ? undefined : allowed(route)
   })
-  const metrics = new MetricsExporter({ stats: parts.stats, pool, bucketsUs: parts.metricsBucketsUs, connections: () => guard.figures() })
   let shuttingDown = false
+  const routes = createRoutes({ ...parts, connections: () => guard.figures(), shuttingDown: () => shuttingDown })
 
   function record (status: number, us: number, scan: number): void {
     inc(counters, C.REQUESTS)
@@ -256,93 +240,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   function slowPath (req: IncomingMessage, res: ServerResponse, url: string): void {
     if (shuttingDown) res.setHeader('connection', 'close')
     const q = url.indexOf('?')
-    const path = q < 0 ? url : url.slice(0, q)
-    const method = req.method ?? ''
-    const route = ROUTES[path]
-    if (route === undefined) {
-      return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /stats/histogram, /metrics, /dashboard, /debug/headers, /livez or /readyz`))
-    }
-    const handler = route[method] ?? (method === 'HEAD' ? route.GET : undefined)
-    if (handler === undefined) {
-      const allow = Object.keys(route).join(', ')
-      return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}: use ${allow}`), { allow })
-    }
-    handler(req, res)
-  }
-
-  function fail (res: ServerResponse, err: unknown): void {
-    if (res.headersSent) { res.destroy(); return }
-    sendError(res, err instanceof ApiError ? err : new ApiError('STATS_UNAVAILABLE', (err as Error).message))
-  }
-
-  type Handler = (req: IncomingMessage, res: ServerResponse) => void
-  const ROUTES: Record<string, Record<string, Handler>> = {
-    '/stats': {
-      GET: (req, res) => {
-        const q = parseStatsQuery(req.url as string, parts.stats.windowSeconds)
-        if (q instanceof ApiError) return sendError(res, q)
-        const extra = q.percentiles === undefined ? undefined : { range: q.range, percentiles: q.percentiles }
-        const scan = scanHeaders(req.rawHeaders)
-        pool.snapshot(STATS_PERCENTILES, extra).then(
-          (snap) => sendJson(res, 200, buildStats({ ...parts.stats, workerThreads: pool.threads, connections: guard.figures() }, snap, scan, q.percentiles, q.range)),
-          (err) => fail(res, err)
-        )
-      }
-    },
-    '/stats/histogram': {
-      GET: (req, res) => {
-        const q = parseStatsQuery(req.url as string, parts.stats.windowSeconds)
-        if (q instanceof ApiError) return sendError(res, q)
-        pool.histogram(q.range, q.format).then((h) => {
-          if (h.hgrm !== undefined) return sendText(res, 200, 'text/plain; charset=utf-8', h.hgrm)
-          sendJson(res, 200, {
-            window: q.range,
-            unit: 'us',
-            count: h.count,
-            min_us: h.minUs,
-            max_us: h.maxUs,
-            mean_us: h.meanUs === null ? null : Number(h.meanUs.toFixed(3)),
-            hdr: h.hdr,
-            distribution: h.distribution
-          })
-        }, (err) => fail(res, err))
-      }
-    },
-    '/metrics': {
-      GET: (req, res) => {
-        metrics.render(req.headers.accept).then(
-          (m) => sendText(res, 200, m.contentType, m.body),
-          (err) => fail(res, err)
-        )
-      }
-    },
-    '/stats/reset': {
-      POST: (req, res) => {
-        const refused = parts.admin.reset(req)
-        if (refused !== undefined) return sendError(res, refused.error, refused.headers)
-        // Zero the counters, then have the worker discard exactly the samples
-        // pushed before this point: both happen before any later request on
-        // this (single) thread can push, so counters and histograms agree.
-        for (const l of parts.listeners) zeroMainThreadCounters(l.views.counters)
-        parts.onReset()
-        pool.reset(parts.listeners.map((l) => l.ring.writeSequence)).then(
-          () => sendJson(res, 200, { reset: true }),
-          (err) => fail(res, err)
-        )
-      }
-    },
-    '/debug/headers': { GET: (req, res) => sendJson(res, 200, debugHeaders(req)) },
-    '/livez': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
-    '/healthz': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
-    '/readyz': {
-      GET: (_req, res) => {
-        if (shuttingDown) return sendError(res, new ApiError('SHUTTING_DOWN'))
-        if (!pool.ready) return sendError(res, new ApiError('NOT_READY'))
-        sendJson(res, 200, { status: 'ready' })
-      }
-    },
-    ...(parts.faults ? faultRoutes(pool, parts.admin) : {}),
-    ...dashboardRoutes(sendError)
+    dispatch(routes, req, res, q < 0 ? url : url.slice(0, q))
   }
 
   return {

@@ -10,9 +10,9 @@
 // refused, as on `GET /`.
 
 import { ApiError } from '../shared/errors.js'
-import type { Range } from '../worker/histograms.js'
+import { parsePercentileList } from '../shared/percentiles.js'
+import type { Range } from '../shared/protocol.js'
 
-export const MAX_PERCENTILES = 32
 /** The percentiles /stats always reports, and those of a window asked for alone. */
 export const STATS_PERCENTILES = [50, 90, 95, 99, 99.9]
 
@@ -29,18 +29,8 @@ export function percentileKey (p: number): string {
 }
 
 export function parsePercentiles (text: string): number[] | ApiError {
-  const parts = text.split(',', MAX_PERCENTILES + 1)
-  if (parts.length > MAX_PERCENTILES) return new ApiError('INVALID_PERCENTILES', `at most ${MAX_PERCENTILES} percentiles at once`)
-  const out: number[] = []
-  for (const part of parts) {
-    const t = part.trim()
-    const p = /^\d{1,3}(\.\d{1,6})?$/.test(t) ? Number(t) : Number.NaN
-    if (!(p > 0 && p <= 100)) {
-      return new ApiError('INVALID_PERCENTILES', `${JSON.stringify(t.slice(0, 64))} is not a percentile: use numbers above 0 and at most 100, with at most 6 decimals, like percentiles=50,90,99.99`)
-    }
-    if (!out.includes(p)) out.push(p)
-  }
-  return out
+  const list = parsePercentileList(text)
+  return typeof list === 'string' ? new ApiError('INVALID_PERCENTILES', list) : list
 }
 
 export function parseWindow (text: string, windowSeconds: number): Range | ApiError {

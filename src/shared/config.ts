@@ -1,11 +1,11 @@
 // Server settings: each one an environment variable and an equal
-// `podmeter serve` flag (--port 9090 or --port=9090; flags win over the
-// environment). Each entry documents its default and unit where it is defined.
-// An invalid value stops start-up with a ConfigError naming the setting and
-// what it accepts.
+// `podmeter serve` flag (src/cli/serve.ts reads the flags with the CLI's one
+// grammar; flags win over the environment). Each entry documents its default
+// and unit where it is defined. An invalid value stops start-up with a
+// ConfigError naming the setting and what it accepts.
 
 import { ConfigError } from './errors.js'
-import { parseDurationUs } from './duration.js'
+import { formatDuration, parseDurationUs } from './duration.js'
 
 export interface ServerConfig {
   /** PORT: TCP port of the measured server. Default 8080. */
@@ -110,7 +110,7 @@ export const DEFAULT_BUCKETS_US: readonly number[] = [
 ]
 const MAX_BUCKETS = 100
 
-interface Setting {
+export interface Setting {
   env: string
   /** Undefined for a secret, which only the environment may carry. */
   flag?: string
@@ -221,22 +221,17 @@ export const DEFAULTS: ServerConfig = {
   baselinePort: null
 }
 
-/** Reads flags (`--name value` or `--name=value`) and the environment into a checked config. */
-export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+/**
+ * The checked config from the environment and the flags given (by flag
+ * name, without dashes; they win over the environment).
+ */
+export function resolveConfig (flags: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const values = new Map<Setting, string>()
   for (const s of SETTINGS) {
-    const v = env[s.env]
-    if (v !== undefined && v !== '') values.set(s, v)
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (arg === '--help' || arg === '-h') throw new ConfigError('--help', usage())
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg)
-    const setting = m === null ? undefined : SETTINGS.find((s) => s.flag !== undefined && s.flag === m[1])
-    if (m === null || setting === undefined) throw new ConfigError(arg, `unknown option\n\n${usage()}`)
-    const value = m[2] ?? argv[++i]
-    if (value === undefined) throw new ConfigError(`--${setting.flag ?? ''}`, `needs a value: ${setting.accepts}`)
-    values.set(setting, value)
+    const v = s.flag === undefined ? undefined : flags.get(s.flag)
+    const e = env[s.env]
+    if (v !== undefined) values.set(s, v)
+    else if (e !== undefined && e !== '') values.set(s, e)
   }
   const config: ServerConfig = { ...DEFAULTS, metricsBucketsUs: [...DEFAULTS.metricsBucketsUs] }
   for (const [s, text] of values) {
@@ -251,7 +246,7 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
   const outside = config.metricsBucketsUs.find((us) => us < config.lowestUs || us > config.highestUs)
   if (outside !== undefined) {
-    throw new ConfigError('METRICS_BUCKETS', `${formatUs(outside)} is outside the histogram range (HISTOGRAM_MIN_US ${config.lowestUs} to HISTOGRAM_MAX_US ${config.highestUs})`)
+    throw new ConfigError('METRICS_BUCKETS', `${formatDuration(outside)} is outside the histogram range (HISTOGRAM_MIN_US ${config.lowestUs} to HISTOGRAM_MAX_US ${config.highestUs})`)
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new ConfigError('HEADERS_TIMEOUT_MS', `must not be larger than REQUEST_TIMEOUT_MS (${config.requestTimeoutMs} ms)`)
@@ -268,22 +263,12 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
   return config
 }
 
-export function usage (): string {
-  const rows = SETTINGS.map((s) => {
-    const def = DEFAULTS[s.key]
-    const shown = Array.isArray(def)
-      ? def.map(formatUs).join(',')
-      : typeof def === 'boolean' ? (def ? 'on' : 'off') : s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def
-    if (s.flag === undefined) return `  ${'(environment only)'.padEnd(24)} ${s.env.padEnd(22)} default unset`
-    return `  --${s.flag.padEnd(22)} ${s.env.padEnd(22)} default ${shown === null ? 'off' : String(shown)}`
-  })
-  return ['usage: podmeter serve [options]   (each option is also an environment variable)', '', ...rows].join('\n')
-}
-
-/** A whole number of µs as the shortest duration text: 50us, 1.5ms, 10s. */
-export function formatUs (us: number): string {
-  if (!Number.isSafeInteger(us)) return 'more than 2^53us'
-  if (us >= 1_000_000 && us % 100_000 === 0) return `${us / 1_000_000}s`
-  if (us >= 1000 && us % 100 === 0) return `${us / 1000}ms`
-  return `${us}us`
+/** The default of a setting as its flag would be written. */
+export function defaultText (s: Setting): string {
+  const def = DEFAULTS[s.key]
+  if (s.flag === undefined) return 'unset'
+  if (Array.isArray(def)) return def.map(formatDuration).join(',')
+  if (typeof def === 'boolean') return def ? 'on' : 'off'
+  if (def === null) return 'off'
+  return String(s.key.endsWith('Us') && s.env.endsWith('_MS') ? Number(def) / 1000 : def)
 }

@@ -19,3 +19,15 @@ export function parseDurationUs (text: string, bareUnit: 'us' | 'ms' | 's' = 'ms
 export function usToMs (us: number): number {
   return Math.round(us) / 1000
 }
+
+/**
+ * A whole number of µs as the shortest exact text that parseDurationUs reads
+ * back: 250us, 1.5ms, 2.25s, 5m.
+ */
+export function formatDuration (us: number): string {
+  if (!Number.isSafeInteger(us)) return 'more than 2^53us'
+  if (us >= 60_000_000 && us % 60_000_000 === 0) return `${us / 60_000_000}m`
+  if (us >= 1_000_000 && us % 1000 === 0) return `${us / 1_000_000}s`
+  if (us >= 1000) return `${us / 1000}ms`
+  return `${us}us`
+}

@@ -9,71 +9,9 @@
 import { workerData } from 'piscina'
 import { add, attach, C, inc, RING_READ, zero, type LayoutConfig, type Views } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
-import { cumulativeAt, distribution, encode, hgrm, type DistributionRow } from './export.js'
-import { HistogramStore, type Range, type Summary } from './histograms.js'
-
-export interface WorkerData {
-  sab: SharedArrayBuffer
-  /** The baseline listener's buffer (same layout), or null without one. */
-  baselineSab: SharedArrayBuffer | null
-  layout: LayoutConfig
-  /** PODMETER_FAULTS: the `fault` task works only when this is true. */
-  faults: boolean
-}
-
-/** Injected faults: die in the middle of the next drain (`throw`, `exit`), or block now for `ms`. */
-export type FaultMode = 'throw' | 'exit' | 'stall'
-
-export type Task =
-  | { op: 'drain', second: number }
-  | { op: 'snapshot', second: number, percentiles: number[], extra?: { range: Range, percentiles: number[] } }
-  /** `until`: each listener's ring write sequence when its counters were zeroed (main first). */
-  | { op: 'reset', second: number, until: number[] }
-  | { op: 'buckets', second: number, boundsUs: number[] }
-  | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }
-  | { op: 'fault', second: number, mode: FaultMode, ms: number }
-
-export interface ListenerSnapshot {
-  lifetime: Summary
-  current: Summary
-}
-
-export interface Snapshot extends ListenerSnapshot {
-  ok: true
-  /** The baseline listener's histograms, null without one. */
-  baseline: ListenerSnapshot | null
-  /** The snapshot task's `extra` percentiles over its range (main listener). */
-  extra?: Summary
-  /** Samples recorded by this task's drain. */
-  drained: number
-}
-
-/** The lifetime histogram as Prometheus `le` buckets. */
-export interface Buckets {
-  ok: true
-  drained: number
-  /** Samples at or below each boundary of the task, in its order. */
-  cumulative: number[]
-  /** Every sample: the +Inf bucket and `_count`. */
-  count: number
-  /** Exact sum of the samples, µs. */
-  sumUs: number
-}
-
-/** A range's histogram: `hgrm` text, or the distribution and encoding. */
-export interface HistogramExport {
-  ok: true
-  drained: number
-  count: number
-  minUs: number | null
-  maxUs: number | null
-  meanUs: number | null
-  hgrm?: string
-  hdr?: string
-  distribution?: DistributionRow[]
-}
-
-export type TaskResult = Snapshot | Buckets | HistogramExport | { ok: true, drained: number } | { ok: false, code: string, message: string }
+import { cumulativeAt, distribution, encode, hgrm } from '../shared/hdr.js'
+import type { HistogramExport, ListenerSnapshot, Snapshot, Task, TaskResult, WorkerData } from '../shared/protocol.js'
+import { HistogramStore } from './histograms.js'
 
 /** One listener's samples: its buffer, the ring's consuming end and its histograms. */
 class Listener {

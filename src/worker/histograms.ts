@@ -10,37 +10,21 @@
 // The counts arrays are views into the shared buffer (see layout.ts), so a
 // replacement worker continues with everything recorded before it.
 
-import { Float64Histogram, Int32Histogram, type JsHistogram } from 'hdr-histogram-js'
+import type { JsHistogram } from 'hdr-histogram-js'
+import { summarize, type Summary } from '../shared/hdr.js'
 import { C, inc, M, resetMeta, type Views } from '../shared/layout.js'
-
-/** Puts a histogram's counts on shared memory and recomputes its totals from them. */
-function onShared<T extends JsHistogram> (h: T, counts: Float64Array | Uint32Array): T {
-  if (counts.length !== h.countsArrayLength) throw new Error('histogram counts length mismatch')
-  // hdr-histogram-js keeps its counts in `_counts`; it is the only field we replace.
-  ;(h as unknown as { _counts: Float64Array | Uint32Array })._counts = counts
-  h.establishInternalTackingValues()
-  return h
-}
-
-export interface Summary {
-  count: number
-  /** Exact where the store tracks it (lifetime), else HDR's equivalent values. µs. */
-  min: number | null
-  max: number | null
-  mean: number | null
-  /** Value at each requested percentile, µs, null when empty. Keys are the percentiles as given. */
-  percentiles: Record<string, number | null>
-}
+import type { Range } from '../shared/protocol.js'
+import { SharedHistogram } from './shared-histogram.js'
 
 export class HistogramStore {
-  readonly cumulative: Float64Histogram
-  readonly window: Float64Histogram
-  readonly slices: Int32Histogram[]
+  readonly cumulative: SharedHistogram
+  readonly window: SharedHistogram
+  readonly slices: SharedHistogram[]
   readonly #v: Views
   readonly #lowest: number
   readonly #highest: number
   /** Slice being filled, and the second it stands for. */
-  #slice: Int32Histogram
+  #slice: SharedHistogram
   #sliceCounts: Uint32Array
   readonly #cumulativeCounts: Float64Array
   readonly #windowCounts: Float64Array
@@ -52,17 +36,17 @@ export class HistogramStore {
   #batchMin = Number.POSITIVE_INFINITY
   #batchMax = 0
   /** Lazily made: where a range shorter than the window is merged. */
-  #scratch: { histogram: Float64Histogram, counts: Float64Array } | undefined
+  #scratch: { histogram: SharedHistogram, counts: Float64Array } | undefined
 
   constructor (v: Views) {
     const { lowestUs, highestUs, digits } = v.config
     this.#v = v
     this.#lowest = lowestUs
     this.#highest = highestUs
-    this.cumulative = onShared(new Float64Histogram(lowestUs, highestUs, digits), v.cumulativeCounts)
-    this.window = onShared(new Float64Histogram(lowestUs, highestUs, digits), v.windowCounts)
-    this.slices = v.sliceCounts.map((counts) => onShared(new Int32Histogram(lowestUs, highestUs, digits), counts))
-    this.#slice = this.slices[0] as Int32Histogram
+    this.cumulative = new SharedHistogram(lowestUs, highestUs, digits, v.cumulativeCounts)
+    this.window = new SharedHistogram(lowestUs, highestUs, digits, v.windowCounts)
+    this.slices = v.sliceCounts.map((counts) => new SharedHistogram(lowestUs, highestUs, digits, counts))
+    this.#slice = this.slices[0] as SharedHistogram
     this.#sliceCounts = v.sliceCounts[0] as Uint32Array
     this.#sliceMeta = v.sliceMeta[0] as Float64Array
     this.#cumulativeCounts = v.cumulativeCounts
@@ -163,14 +147,14 @@ export class HistogramStore {
       if ((meta[M.STAMP] as number) >= 0) this.#expire(slot)
       meta[M.STAMP] = second
     }
-    this.#slice = this.slices[slot] as Int32Histogram
+    this.#slice = this.slices[slot] as SharedHistogram
     this.#sliceCounts = this.#v.sliceCounts[slot] as Uint32Array
     this.#sliceMeta = meta
     this.#second = second
   }
 
   #expire (slot: number): void {
-    const slice = this.slices[slot] as Int32Histogram
+    const slice = this.slices[slot] as SharedHistogram
     if (slice.totalCount > 0) {
       // Subtracting by hand, clamped at zero: a worker killed between recording
       // into the slice and into the window leaves them one sample apart, and
@@ -210,16 +194,7 @@ export class HistogramStore {
 
   summary (range: Range, percentiles: readonly number[]): Summary {
     const r = this.range(range)
-    const values = valuesAt(r.histogram, percentiles)
-    // HDR reports the top of a value's bucket; no percentile is above the exact max.
-    for (const k in values) if (values[k] != null) values[k] = Math.min(values[k], r.max)
-    return {
-      count: r.count,
-      min: r.count > 0 ? r.min : null,
-      max: r.count > 0 ? r.max : null,
-      mean: r.count > 0 ? r.sum / r.count : null,
-      percentiles: values
-    }
+    return summarize(r.histogram, percentiles, r)
   }
 
   /**
@@ -256,17 +231,14 @@ export class HistogramStore {
     return figures
   }
 
-  #scratchHistogram (): { histogram: Float64Histogram, counts: Float64Array } {
+  #scratchHistogram (): { histogram: SharedHistogram, counts: Float64Array } {
     if (this.#scratch === undefined) {
       const counts = new Float64Array(this.#v.windowCounts.length)
-      this.#scratch = { histogram: onShared(new Float64Histogram(this.#lowest, this.#highest, this.#v.config.digits), counts), counts }
+      this.#scratch = { histogram: new SharedHistogram(this.#lowest, this.#highest, this.#v.config.digits, counts), counts }
     }
     return this.#scratch
   }
 }
-
-/** 'lifetime', or a number of seconds up to the window's. */
-export type Range = 'lifetime' | number
 
 export interface RangeFigures {
   histogram: JsHistogram
@@ -282,29 +254,4 @@ function addCounts (into: Float64Array, from: Uint32Array): void {
     const c = from[i] as number
     if (c !== 0) into[i] = (into[i] as number) + c
   }
-}
-
-/**
- * Values at several percentiles in one walk of the counts (HDR's own rule:
- * the smallest value with at least ceil(p% of total) samples at or below it,
- * reported as the highest value equivalent to it within the precision).
- */
-export function valuesAt (h: JsHistogram, percentiles: readonly number[]): Record<string, number | null> {
-  const out: Record<string, number | null> = {}
-  const total = h.totalCount
-  const order = [...percentiles].sort((a, b) => a - b)
-  if (total === 0) {
-    for (const p of order) out[String(p)] = null
-    return out
-  }
-  let i = 0
-  let seen = 0
-  const len = h.countsArrayLength
-  for (const p of order) {
-    const want = Math.max(Math.ceil(Number(((Math.min(p, 100) / 100) * total).toPrecision(12))), 1)
-    while (seen < want && i < len) seen += h.getCountAtIndex(i++)
-    const value = h.valueFromIndex(Math.max(i - 1, 0))
-    out[String(p)] = p === 0 ? h.lowestEquivalentValue(value) : h.highestEquivalentValue(value)
-  }
-  return out
 }

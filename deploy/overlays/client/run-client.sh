@@ -8,7 +8,7 @@ set -u
 result=${RESULT:-/tmp/result.json}
 rm -f "$result"
 
-node /app/dist/src/main/cli.js "$@" -o "$result" >&2 &
+node /app/dist/src/cli/main.js "$@" -o "$result" >&2 &
 pid=$!
 # sh is PID 1 here and podmeter its child. A termination becomes SIGINT, on
 # which podmeter stops early and still writes its result.

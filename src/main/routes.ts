@@ -1,0 +1,135 @@
+// Everything but `GET /`: the slow path. Each endpoint is a handler in a
+// path → method table; dispatch() answers 404 for an unknown path and 405
+// (with Allow) for a method the path does not take. Handlers may take their
+// time: /stats, /stats/histogram and /metrics wait for the worker's answer.
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ApiError } from '../shared/errors.js'
+import { zeroMainThreadCounters, type Views } from '../shared/layout.js'
+import type { AdminGate } from './admin.js'
+import type { ConnectionFigures } from './connection-guard.js'
+import { dashboardRoutes } from './dashboard.js'
+import { faultRoutes } from './faults.js'
+import { debugHeaders, scanHeaders } from './headers.js'
+import { MetricsExporter } from './metrics.js'
+import type { HistogramPool } from './pool.js'
+import { type Routes, sendError, sendJson, sendText } from './reply.js'
+import { buildStats, STATS_PERCENTILES, type StatsContext } from './stats.js'
+import { parseStatsQuery } from './stats-query.js'
+
+export interface RouteContext {
+  pool: HistogramPool
+  stats: Omit<StatsContext, 'workerThreads'>
+  /** Every listener of the process, main first: a reset zeroes them all. */
+  listeners: ReadonlyArray<{ views: Views, ring: { readonly writeSequence: number } }>
+  /** Called after counters and histograms are zeroed (every listener's connection figures too). */
+  onReset: () => void
+  admin: AdminGate
+  /** PODMETER_FAULTS: adds POST /debug/worker/crash. */
+  faults: boolean
+  /** `le` boundaries of the /metrics latency histogram, whole µs, ascending. */
+  metricsBucketsUs: readonly number[]
+  /** This listener's open and refused connections. */
+  connections: () => ConnectionFigures
+  shuttingDown: () => boolean
+}
+
+/** Answers a slow-path request from `routes`; `path` is the URL without its query. */
+export function dispatch (routes: Routes, req: IncomingMessage, res: ServerResponse, path: string): void {
+  const route = Object.hasOwn(routes, path) ? routes[path] : undefined
+  if (route === undefined) {
+    return sendError(res, new ApiError('NOT_FOUND', `no endpoint at ${JSON.stringify(path.slice(0, 200))}; try /, /stats, /stats/histogram, /metrics, /dashboard, /debug/headers, /livez or /readyz`))
+  }
+  const method = req.method ?? ''
+  const own = Object.hasOwn(route, method) ? route[method] : undefined
+  const handler = own ?? (method === 'HEAD' ? route.GET : undefined)
+  if (handler === undefined) {
+    const allow = allowed(route)
+    return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}: use ${allow}`), { allow })
+  }
+  handler(req, res)
+}
+
+/** The Allow header of a route. */
+export function allowed (route: Routes[string]): string {
+  return Object.keys(route).join(', ')
+}
+
+/** A request the worker could not answer: 503 with the reason, or a cut connection once the head is out. */
+function fail (res: ServerResponse, err: unknown): void {
+  if (res.headersSent) { res.destroy(); return }
+  sendError(res, err instanceof ApiError ? err : new ApiError('STATS_UNAVAILABLE', (err as Error).message))
+}
+
+export function createRoutes (ctx: RouteContext): Routes {
+  const { pool, stats } = ctx
+  const metrics = new MetricsExporter({ stats, pool, bucketsUs: ctx.metricsBucketsUs, connections: ctx.connections })
+  return {
+    '/stats': {
+      GET: (req, res) => {
+        const q = parseStatsQuery(req.url as string, stats.windowSeconds)
+        if (q instanceof ApiError) return sendError(res, q)
+        const extra = q.percentiles === undefined ? undefined : { range: q.range, percentiles: q.percentiles }
+        const scan = scanHeaders(req.rawHeaders)
+        pool.snapshot(STATS_PERCENTILES, extra).then(
+          (snap) => sendJson(res, 200, buildStats({ ...stats, workerThreads: pool.threads, connections: ctx.connections() }, snap, scan, q.percentiles, q.range)),
+          (err) => fail(res, err)
+        )
+      }
+    },
+    '/stats/histogram': {
+      GET: (req, res) => {
+        const q = parseStatsQuery(req.url as string, stats.windowSeconds)
+        if (q instanceof ApiError) return sendError(res, q)
+        pool.histogram(q.range, q.format).then((h) => {
+          if (h.hgrm !== undefined) return sendText(res, 200, 'text/plain; charset=utf-8', h.hgrm)
+          sendJson(res, 200, {
+            window: q.range,
+            unit: 'us',
+            count: h.count,
+            min_us: h.minUs,
+            max_us: h.maxUs,
+            mean_us: h.meanUs === null ? null : Number(h.meanUs.toFixed(3)),
+            hdr: h.hdr,
+            distribution: h.distribution
+          })
+        }, (err) => fail(res, err))
+      }
+    },
+    '/metrics': {
+      GET: (req, res) => {
+        metrics.render(req.headers.accept).then(
+          (m) => sendText(res, 200, m.contentType, m.body),
+          (err) => fail(res, err)
+        )
+      }
+    },
+    '/stats/reset': {
+      POST: (req, res) => {
+        const refused = ctx.admin.reset(req)
+        if (refused !== undefined) return sendError(res, refused.error, refused.headers)
+        // Zero the counters, then have the worker discard exactly the samples
+        // pushed before this point: both happen before any later request on
+        // this (single) thread can push, so counters and histograms agree.
+        for (const l of ctx.listeners) zeroMainThreadCounters(l.views.counters)
+        ctx.onReset()
+        pool.reset(ctx.listeners.map((l) => l.ring.writeSequence)).then(
+          () => sendJson(res, 200, { reset: true }),
+          (err) => fail(res, err)
+        )
+      }
+    },
+    '/debug/headers': { GET: (req, res) => sendJson(res, 200, debugHeaders(req)) },
+    '/livez': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
+    '/healthz': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
+    '/readyz': {
+      GET: (_req, res) => {
+        if (ctx.shuttingDown()) return sendError(res, new ApiError('SHUTTING_DOWN'))
+        if (!pool.ready) return sendError(res, new ApiError('NOT_READY'))
+        sendJson(res, 200, { status: 'ready' })
+      }
+    },
+    ...(ctx.faults ? faultRoutes(pool, ctx.admin) : {}),
+    ...dashboardRoutes(sendError)
+  }
+}

@@ -1,0 +1,87 @@
+// The task protocol between the main thread and the histogram worker: what
+// the pool is started with, the tasks it runs and what each returns. Types
+// and constants only, no side effects (like piscina's common.ts), so both
+// threads import it without loading the other's code.
+//
+// Errors do not cross threads as classes: a worker returns
+// { ok: false, code, message } and the main thread turns it into an ApiError.
+
+import type { LayoutConfig } from './layout.js'
+import type { DistributionRow, Summary } from './hdr.js'
+
+/** The worker's workerData. */
+export interface WorkerData {
+  sab: SharedArrayBuffer
+  /** The baseline listener's buffer (same layout), or null without one. */
+  baselineSab: SharedArrayBuffer | null
+  layout: LayoutConfig
+  /** PODMETER_FAULTS: the `fault` task works only when this is true. */
+  faults: boolean
+}
+
+/** Injected faults: die in the middle of the next drain (`throw`, `exit`), or block now for `ms`. */
+export const FAULT_MODES = ['throw', 'exit', 'stall'] as const
+export type FaultMode = typeof FAULT_MODES[number]
+
+/** 'lifetime', or a number of seconds up to the window's. */
+export type Range = 'lifetime' | number
+
+/**
+ * Every task carries `second`, the main thread's whole seconds of monotonic
+ * time (the histogram slices' clock), and drains the rings first.
+ */
+export type Task =
+  | { op: 'drain', second: number }
+  | { op: 'snapshot', second: number, percentiles: number[], extra?: { range: Range, percentiles: number[] } }
+  /** `until`: each listener's ring write sequence when its counters were zeroed (main first). */
+  | { op: 'reset', second: number, until: number[] }
+  | { op: 'buckets', second: number, boundsUs: number[] }
+  | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }
+  | { op: 'fault', second: number, mode: FaultMode, ms: number }
+
+/** One listener's figures, µs. */
+export interface ListenerSnapshot {
+  lifetime: Summary
+  current: Summary
+}
+
+export interface Snapshot extends ListenerSnapshot {
+  ok: true
+  /** The baseline listener's histograms, null without one. */
+  baseline: ListenerSnapshot | null
+  /** The snapshot task's `extra` percentiles over its range (main listener). */
+  extra?: Summary
+  /** Samples recorded by this task's drain. */
+  drained: number
+}
+
+/** The lifetime histogram as Prometheus `le` buckets. */
+export interface Buckets {
+  ok: true
+  drained: number
+  /** Samples at or below each boundary of the task, in its order. */
+  cumulative: number[]
+  /** Every sample: the +Inf bucket and `_count`. */
+  count: number
+  /** Exact sum of the samples, µs. */
+  sumUs: number
+}
+
+/** A range's histogram: `hgrm` text, or the distribution and encoding. */
+export interface HistogramExport {
+  ok: true
+  drained: number
+  count: number
+  minUs: number | null
+  maxUs: number | null
+  meanUs: number | null
+  hgrm?: string
+  hdr?: string
+  distribution?: DistributionRow[]
+}
+
+export interface Drained { ok: true, drained: number }
+
+export interface TaskFailure { ok: false, code: string, message: string }
+
+export type TaskResult = Snapshot | Buckets | HistogramExport | Drained | TaskFailure

@@ -1,0 +1,108 @@
+// `npm run lab` end to end in its short mode: real nginx and HAProxy with
+// mTLS in front of four PodMeters, `podmeter compare` over them, the checks
+// and the report; and Ctrl-C stops every process it started.
+
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { Comparison } from '../../src/cli/comparison.js'
+import type { Checks } from '../../lab/report.js'
+import { ROOT, waitFor } from '../support/helpers.js'
+
+const LAB = fileURLToPath(new URL('../../lab/run.js', import.meta.url))
+const NAMES = ['direct', 'ambient-l4', 'ambient-l7', 'sidecar']
+const out = mkdtempSync(join(tmpdir(), 'podmeter-lab-test-'))
+after(() => rmSync(out, { recursive: true, force: true }))
+
+function startLab (args: string[]): { output: () => string, exit: Promise<number | null>, pid: number, kill: (signal: NodeJS.Signals) => void } {
+  const child = spawn(process.execPath, [LAB, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let text = ''
+  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
+  return { output: () => text, exit: once(child, 'exit').then(([code]) => code as number | null), pid: child.pid as number, kill: (s) => child.kill(s) }
+}
+
+/** Live (not zombie) processes, with their parent and command line. */
+function processes (): Array<{ pid: number, ppid: number, cmdline: string }> {
+  const list = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (fields[0] === 'Z') continue
+      list.push({ pid: Number(name), ppid: Number(fields[1]), cmdline: readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ') })
+    } catch {}
+  }
+  return list
+}
+
+function descendants (root: number): number[] {
+  const all = processes()
+  const found: number[] = []
+  let frontier = [root]
+  while (frontier.length > 0) {
+    const next = all.filter((p) => frontier.includes(p.ppid)).map((p) => p.pid)
+    found.push(...next)
+    frontier = next
+  }
+  return found
+}
+
+const alive = (pid: number): boolean => processes().some((p) => p.pid === pid)
+
+test('the short lab: four topologies, each PodMeter sees its mode and hops, the report has them all', async () => {
+  const lab = startLab(['--short', '--quiet', '--out', out])
+  const code = await lab.exit
+  assert.equal(code, 0, lab.output())
+  const work = /work dir (\S+)/.exec(lab.output())?.[1] as string
+  assert.ok(!existsSync(work), 'the work dir is removed')
+  assert.deepEqual(processes().filter((p) => p.cmdline.includes(work) || p.cmdline.includes(out)), [], 'no process left behind')
+
+  const checks = JSON.parse(readFileSync(join(out, 'checks.json'), 'utf8')) as Checks
+  assert.deepEqual(checks.topologies.map((t) => t.name), NAMES)
+  for (const t of checks.topologies) {
+    assert.deepEqual(t.failures, [], t.name)
+    assert.equal(t.seen.mode, t.expected.mode, t.name)
+    assert.deepEqual([t.seen.proxyHops, t.seen.meshHops], [t.expected.proxyHops, t.expected.meshHops], t.name)
+    assert.ok(t.seen.requests > 0 && t.seen.atExpectedHops === t.seen.requests, t.name)
+    assert.equal(t.errors, 0, t.name)
+  }
+  assert.deepEqual(checks.topologies.map((t) => [t.name, t.seen.mode, t.seen.meshHops, t.seen.envoyMade > 0]), [
+    ['direct', 'none', 0, false], ['ambient-l4', 'ambient-l4', 0, false], ['ambient-l7', 'ambient-l7', 1, true], ['sidecar', 'sidecar', 2, true]
+  ])
+  assert.equal(checks.ok, true)
+
+  // Ordering only where it is robust: no hop at all against two L7 proxies with mTLS.
+  const p50 = Object.fromEntries(checks.topologies.map((t) => [t.name, t.p50_ms as number]))
+  assert.ok((p50.direct as number) <= (p50.sidecar as number), JSON.stringify(p50))
+  const comparison = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8')) as Comparison
+  assert.deepEqual(comparison.targets.map((t) => [t.name, t.rounds.length]), NAMES.map((n) => [n, 3]))
+
+  const md = readFileSync(join(out, 'report.md'), 'utf8')
+  for (const name of NAMES) assert.match(md, new RegExp(`^\\| ${name} \\| client `, 'm'))
+  assert.match(md, /\| end to end p50 \|/)
+  const html = readFileSync(join(out, 'report.html'), 'utf8')
+  for (const name of NAMES) assert.ok(html.includes(name), `report.html names ${name}`)
+})
+
+test('Ctrl-C (SIGINT) stops every process the lab started', async () => {
+  const lab = startLab(['--short', '--seconds', '10', '--out', join(out, 'interrupted')])
+  await waitFor('the comparison to start', () => /lab: running podmeter compare/.test(lab.output()), 30_000)
+  // The compare child is spawned right after the line.
+  await waitFor('the compare process', () => processes().some((p) => p.ppid === lab.pid && p.cmdline.includes(' compare ')), 5000)
+  const children = descendants(lab.pid)
+  const work = /work dir (\S+)/.exec(lab.output())?.[1] as string
+  // Four PodMeters, seven proxies, one compare.
+  assert.equal(children.length, 12, processes().filter((p) => children.includes(p.pid)).map((p) => p.cmdline).join('\n'))
+  lab.kill('SIGINT')
+  assert.equal(await lab.exit, 130, lab.output())
+  assert.match(lab.output(), /lab: SIGINT, stopping 12 processes/)
+  assert.deepEqual(children.filter(alive), [])
+  assert.ok(!existsSync(work), 'the work dir is removed')
+})

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { DEFAULT_BUCKETS_US } from '../../src/shared/config.js'
+import { create } from '../../src/shared/layout.js'
+import { MetricsExporter, wantsOpenMetrics } from '../../src/main/metrics.js'
+import { HistogramPool } from '../../src/main/pool.js'
+import type { Running } from '../../src/main/serve.js'
+import { getJson, load, request, runTool, startServer } from '../support/helpers.js'
+
+// What Prometheus 2.x sends when it scrapes.
+const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+
+/** Samples of an exposition, keyed `name{labels}` as printed. */
+function samples (body: string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const line of body.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line)
+    if (m !== null) out.set(m[1] as string, Number(m[2]))
+  }
+  return out
+}
+
+const le = (us: number): string => `podmeter_request_duration_seconds_bucket{le="${us / 1e6}"}`
+
+describe('GET /metrics', () => {
+  let pm: Running
+  let served: Map<number, number>
+  before(async () => {
+    pm = await startServer({ delayUs: 0 })
+    served = await load(`${pm.url}/?delay=200us:30,1ms:30,3ms:10&status=503:10`, 1500, 20)
+  })
+  after(async () => { await pm.shutdown() })
+
+  test('a live scrape passes promtool check metrics', async () => {
+    const r = await request(`${pm.url}/metrics`)
+    assert.equal(r.status, 200)
+    assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8')
+    const check = await runTool('promtool', ['check', 'metrics'], r.body)
+    assert.equal(check.stdout + check.stderr, '', 'no lint findings')
+    assert.equal(check.code, 0)
+  })
+
+  test('le buckets are the HDR counts at each boundary; +Inf, _count and _sum agree with the histogram', async () => {
+    const body = (await request(`${pm.url}/metrics`)).body
+    const h = await getJson(`${pm.url}/stats/histogram`)
+    const m = samples(body)
+    assert.equal(h.count, 1500)
+    for (const b of DEFAULT_BUCKETS_US) {
+      // Every distribution row is one HDR bucket; it counts at `le` when it starts at or below it.
+      const expected = h.distribution.filter((r: { from_us: number }) => r.from_us <= b).reduce((n: number, r: { count: number }) => n + r.count, 0)
+      assert.equal(m.get(le(b)), expected, `le=${b} µs`)
+    }
+    assert.equal(m.get('podmeter_request_duration_seconds_bucket{le="+Inf"}'), 1500)
+    assert.equal(m.get('podmeter_request_duration_seconds_count'), 1500)
+    const sum = m.get('podmeter_request_duration_seconds_sum') as number
+    assert.ok(Math.abs(sum - (h.mean_us * 1500) / 1e6) < 1e-5, `_sum ${sum} is the exact sum of the samples`)
+    // Buckets are cumulative.
+    const values = DEFAULT_BUCKETS_US.map((b) => m.get(le(b)) as number)
+    for (let i = 1; i < values.length; i++) assert.ok((values[i] as number) >= (values[i - 1] as number))
+    assert.ok((m.get(le(1000)) as number) < 1500 && (m.get(le(150)) as number) < (m.get(le(1000)) as number), 'the delays spread over the buckets')
+  })
+
+  test('counters by status code, mesh mode, no istio_ names', async () => {
+    const m = samples((await request(`${pm.url}/metrics`)).body)
+    assert.equal(m.get('podmeter_requests_total{code="200"}'), served.get(200))
+    assert.equal(m.get('podmeter_requests_total{code="503"}'), served.get(503))
+    assert.equal(m.get('podmeter_requests_total{code="aborted"}'), 0)
+    assert.equal(m.get('podmeter_samples_dropped_total'), 0)
+    assert.equal(m.get('podmeter_requests_by_hops_total{hops="0"}'), 1500)
+    assert.equal(m.get('podmeter_mesh_info{mode="none"}'), 1)
+    assert.ok((m.get('process_cpu_user_seconds_total') as number) > 0, 'prom-client default metrics are there')
+    assert.ok(m.has('nodejs_eventloop_lag_p99_seconds'))
+    for (const name of m.keys()) assert.ok(!name.startsWith('istio_'), name)
+  })
+
+  test('OpenMetrics when the scraper asks for it; the text format keeps _total afterwards', async () => {
+    const om = await request(`${pm.url}/metrics`, { headers: { accept: PROMETHEUS_ACCEPT } })
+    assert.equal(om.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8')
+    assert.ok(om.body.endsWith('# EOF\n'))
+    assert.match(om.body, /^# TYPE podmeter_requests counter$/m)
+    assert.match(om.body, /^podmeter_requests_total\{code="200"\} \d+$/m)
+    for (const line of om.body.split('\n')) assert.ok(!/^(# TYPE )?istio_/.test(line), line)
+    // prom-client renames counters in place in OpenMetrics mode; the text registry must not see that.
+    const text = await request(`${pm.url}/metrics`, { headers: { accept: 'text/plain' } })
+    assert.match(text.body, /^# TYPE podmeter_requests_total counter$/m)
+    assert.match(text.body, /^process_cpu_user_seconds_total \S+$/m)
+    assert.equal((await runTool('promtool', ['check', 'metrics'], text.body)).code, 0)
+  })
+
+  test('/metrics is not measured', async () => {
+    const before = (await getJson(`${pm.url}/stats`)).requests
+    await request(`${pm.url}/metrics`)
+    assert.equal((await getJson(`${pm.url}/stats`)).requests, before)
+  })
+})
+
+test('Accept negotiation', () => {
+  assert.equal(wantsOpenMetrics(PROMETHEUS_ACCEPT), true)
+  assert.equal(wantsOpenMetrics('application/openmetrics-text'), true)
+  assert.equal(wantsOpenMetrics(undefined), false)
+  assert.equal(wantsOpenMetrics('*/*'), false)
+  assert.equal(wantsOpenMetrics('text/plain;version=0.0.4'), false)
+  assert.equal(wantsOpenMetrics('application/openmetrics-text;q=0.2,text/plain;q=0.9'), false)
+  assert.equal(wantsOpenMetrics('application/openmetrics-text;q=0'), false)
+})
+
+test('the sidecar memory gauge and mesh mode come from the stats context', async () => {
+  const views = create({ ringCapacity: 1024, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 10 })
+  const pool = new HistogramPool(views, null, { drainIntervalMs: 50, statsTimeoutMs: 2000 })
+  try {
+    await pool.start()
+    const sidecar: { bytes?: number } = {}
+    const exporter = new MetricsExporter({
+      stats: { views, mesh: () => ({ mode: 'sidecar', sidecarMemory: sidecar.bytes === undefined ? undefined : { allocated: 1, heapSize: sidecar.bytes, physical: undefined } }) },
+      pool,
+      bucketsUs: [100, 1000]
+    })
+    let m = samples((await exporter.render(undefined)).body)
+    assert.equal(m.has('podmeter_sidecar_memory_bytes'), false, 'absent while unknown')
+    assert.equal(m.get('podmeter_mesh_info{mode="sidecar"}'), 1)
+    assert.equal(m.get('podmeter_request_duration_seconds_bucket{le="0.0001"}'), 0)
+    sidecar.bytes = 52_428_800
+    m = samples((await exporter.render(undefined)).body)
+    assert.equal(m.get('podmeter_sidecar_memory_bytes'), 52_428_800)
+  } finally {
+    await pool.close()
+  }
+})

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { add, attach, C, create, inc, read, readCounter, readStatus, readStatusClass, zero, zeroMainThreadCounters, type LayoutConfig } from '../../src/shared/layout.js'
+
+const cfg: LayoutConfig = { ringCapacity: 1024, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 10 }
+
+test('attach() sees the same memory, and refuses a buffer made for another layout', () => {
+  const v = create(cfg)
+  const w = attach(v.sab, cfg)
+  inc(v.counters, 3)
+  assert.equal(read(w.counters, 3), 1)
+  assert.throws(() => attach(v.sab, { ...cfg, windowSeconds: 11 }), /another configuration/)
+  assert.throws(() => attach(new SharedArrayBuffer(v.sab.byteLength), cfg), /magic/)
+})
+
+test('counters are 64-bit: they carry past 2^32', () => {
+  const { counters } = create(cfg)
+  Atomics.store(counters, 0, 0xffffffff - 1)
+  inc(counters, 0)
+  assert.equal(read(counters, 0), 2 ** 32 - 1)
+  inc(counters, 0)
+  assert.equal(read(counters, 0), 2 ** 32)
+  add(counters, 0, 0xffffffff)
+  assert.equal(read(counters, 0), 2 ** 33 - 1)
+  add(counters, 0, 5)
+  assert.equal(read(counters, 0), 2 ** 33 + 4)
+  zero(counters, 0)
+  assert.equal(read(counters, 0), 0)
+})
+
+test('status codes 200..599 each have a counter; classes are their sums; a reset keeps the worker\'s counters', () => {
+  const v = create(cfg)
+  for (const [code, times] of [[200, 3], [204, 1], [301, 2], [404, 1], [503, 4], [599, 1]] as const) {
+    for (let i = 0; i < times; i++) inc(v.counters, C.STATUS + code - 200)
+  }
+  assert.equal(readStatus(v, 200), 3)
+  assert.equal(readStatus(v, 599), 1)
+  assert.deepEqual([200, 300, 400, 500].map((c) => readStatusClass(v, c)), [4, 2, 1, 5])
+  inc(v.counters, C.REQUESTS)
+  inc(v.counters, C.SAMPLES_RECORDED)
+  zeroMainThreadCounters(v.counters)
+  assert.equal(readCounter(v, C.REQUESTS), 0)
+  assert.deepEqual([200, 300, 400, 500].map((c) => readStatusClass(v, c)), [0, 0, 0, 0])
+  assert.equal(readCounter(v, C.SAMPLES_RECORDED), 1, 'the worker zeroes its own')
+})
