@@ -1,9 +1,13 @@
 // `podmeter load URL`: drives load at a target and reports end-to-end latency
 // split into the server's own time (its Server-Timing header) and the
 // overhead between client and server, with status codes, errors by kind,
-// rate and connections. -o writes everything, histograms included.
+// rate and connections. -o writes everything, histograms included; --json
+// (or -o -) writes it to stdout and everything for people to stderr.
+//
+// Exit codes: 0 a run that measured, 1 no request was answered, 2 usage,
+// 130 interrupted (SIGINT; the result is still written, interrupted: true).
 
-import { writeFile } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { type CommandSpec, parseArgs, Reader, UsageError } from './args.js'
 import { LoadRun } from './engine.js'
 import { fmtInt, fmtMs, fmtNum, pName, textTable } from './format.js'
@@ -17,12 +21,14 @@ export const LOAD_SPEC: CommandSpec = {
   summary: 'Sends requests to URL and measures, per request, end-to-end latency, the server\'s own time (Server-Timing: app;dur=…) and the overhead between them.',
   options: [
     ...LOAD_OPTIONS,
-    { name: 'output', short: 'o', value: 'FILE', help: 'write the full result, histograms included, as JSON' },
+    { name: 'output', short: 'o', value: 'FILE', help: 'write the full result, histograms included, as JSON (- for stdout)' },
+    { name: 'json', help: 'the result JSON on stdout, the summary on stderr (like -o -)' },
     { name: 'quiet', short: 'q', help: 'no progress on stderr' }
   ],
   notes: [
     'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it.',
-    'Durations: 500ms, 10s, 2m; a bare number is seconds. Ctrl-C stops early and still reports.'
+    'Durations: 500ms, 10s, 2m; a bare number is seconds. Ctrl-C stops early and still reports.',
+    'Exit codes: 0 the run measured; 1 no request was answered (unreachable target, every request failed); 2 usage; 130 interrupted by Ctrl-C (the result says interrupted: true).'
   ]
 }
 
@@ -32,20 +38,51 @@ export async function loadCommand (argv: string[]): Promise<number> {
   const r = new Reader(parsed, LOAD_SPEC)
   const options = readLoadOptions(r, parseUrl(parsed.positionals[0] as string))
   const output = r.string('output')
-  const result = await loadOnce(options, { progress: !r.flag('quiet') })
-  process.stdout.write(describe(result) + '\n')
-  if (output !== undefined) {
-    await writeFile(output, JSON.stringify(result, null, 2) + '\n')
-    process.stdout.write(`  wrote ${output}\n`)
+  const json = r.flag('json') || output === '-'
+  // Opened (and so checked) before the run: a bad path fails now, not after it.
+  const file = output === undefined || output === '-' ? undefined : await openOutput(output)
+  const human = json ? process.stderr : process.stdout
+  let result: LoadResult
+  try {
+    result = await loadOnce(options, { progress: !r.flag('quiet') })
+    human.write(describe(result) + '\n')
+    if (file !== undefined) {
+      await file.writeFile(JSON.stringify(result, null, 2) + '\n')
+      human.write(`  wrote ${output as string}\n`)
+    }
+  } finally {
+    await file?.close()
+  }
+  if (json) process.stdout.write(JSON.stringify(result) + '\n')
+  if (result.interrupted) return 130
+  if (result.responses === 0) {
+    process.stderr.write(`podmeter load: no request was answered (${fmtInt(result.errors)} failed: ${errorSummary(result)})\n`)
+    return 1
   }
   return 0
+}
+
+async function openOutput (path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'w')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message
+    throw new UsageError(`-o/--output: cannot write ${JSON.stringify(path)}: ${why}`)
+  }
+}
+
+function errorSummary (r: LoadResult): string {
+  const e = r.error_kinds
+  return `refused ${fmtInt(e.refused)}, timeout ${fmtInt(e.timeout)}, reset ${fmtInt(e.reset)}, other ${fmtInt(e.other)}`
 }
 
 /** One run with progress and Ctrl-C handling, then the target's /stats. */
 export async function loadOnce (options: LoadOptions, ui: { progress: boolean, label?: string }): Promise<LoadResult> {
   const startedAt = new Date()
   const run = new LoadRun(options)
-  const onSigint = (): void => run.stop()
+  let interrupted = false
+  const onSigint = (): void => { interrupted = true; run.stop() }
   process.once('SIGINT', onSigint)
   const progress = ui.progress ? new Progress(run, process.stderr, ui.label) : undefined
   try {
@@ -55,7 +92,7 @@ export async function loadOnce (options: LoadOptions, ui: { progress: boolean, l
     process.off('SIGINT', onSigint)
   }
   const stats = options.statsUrl === null ? null : await fetchTargetStats(options.statsUrl)
-  return buildResult(run, startedAt, stats)
+  return buildResult(run, startedAt, stats, interrupted)
 }
 
 const ROWS: Array<[LatencyName, string]> = [
@@ -69,6 +106,7 @@ const ROWS: Array<[LatencyName, string]> = [
 export function describe (r: LoadResult): string {
   const lines: string[] = []
   lines.push(`podmeter load ${r.method} ${r.url}${r.label === null ? '' : `  [${r.label}]`}`)
+  if (r.interrupted) lines.push('  interrupted (Ctrl-C): the figures cover the run until then')
   const shape = r.mode === 'open'
     ? `open loop at ${fmtNum(r.requested_rate, 1)} req/s on a timetable, ${r.connections} connections`
     : `closed loop, ${r.connections} connections${r.pipelining > 1 ? ` × ${r.pipelining} pipelined` : ''}`

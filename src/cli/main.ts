@@ -68,6 +68,13 @@ function print (text: string): number {
   return 0
 }
 
+// A closed pipe (`podmeter load --json | head -c 100`) ends the command
+// quietly, with the exit code it had, instead of an EPIPE stack.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
+})
+
 main(process.argv.slice(2)).then((code) => {
   if (code === null) return
   process.exitCode = code

@@ -56,9 +56,11 @@ export interface LoadResult {
   latency_ms: Partial<Record<LatencyName, MsSummary>>
   histograms: Partial<Record<LatencyName, string>>
   target_stats: TargetStats | null
+  /** The run was stopped by SIGINT before its planned end. */
+  interrupted: boolean
 }
 
-export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetStats | null): LoadResult {
+export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetStats | null, interrupted = false): LoadResult {
   const o = run.options
   const rec = run.rec
   const tracks: Array<[LatencyName, Track]> = [['e2e', rec.e2e], ['server', rec.server], ['overhead', rec.overhead]]
@@ -97,7 +99,8 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     percentiles: o.percentiles,
     latency_ms: latency,
     histograms,
-    target_stats: targetStats
+    target_stats: targetStats,
+    interrupted
   }
 }
 

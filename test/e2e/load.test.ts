@@ -12,10 +12,12 @@ import { delayProxy, type Proxy, startNginx } from '../support/proxies.js'
 
 const tmp = (name: string): string => join(tmpdir(), `podmeter-${process.pid}-${name}`)
 
-async function load (args: string[]): Promise<LoadResult> {
+/** Runs `podmeter load -q ARGS -o FILE`, expects exit `code` (1: nothing answered), returns the result. */
+async function load (args: string[], code = 0): Promise<LoadResult> {
   const out = tmp(`load-${Math.random().toString(36).slice(2)}.json`)
   const r = await runCli(['load', '-q', ...args, '-o', out])
-  assert.equal(r.code, 0, r.stderr + r.stdout)
+  assert.equal(r.code, code, r.stderr + r.stdout)
+  if (code === 1) assert.match(r.stderr, /no request was answered/)
   return JSON.parse(await readFile(out, 'utf8')) as LoadResult
 }
 
@@ -62,18 +64,18 @@ describe('podmeter load against real PodMeter servers', () => {
 
   test('errors by kind: refused, timeout, reset', async () => {
     const closed = await freePort()
-    const refused = await load(['-n', '20', '-c', '2', '--no-stats', `http://127.0.0.1:${closed}/`])
+    const refused = await load(['-n', '20', '-c', '2', '--no-stats', `http://127.0.0.1:${closed}/`], 1)
     assert.equal(refused.errors, 20)
     assert.equal(refused.error_kinds.refused, 20)
     assert.equal(refused.responses, 0)
 
-    const timeout = await load(['-n', '4', '-c', '2', '--timeout', '200ms', `${pm.url}/?delay=3s`])
+    const timeout = await load(['-n', '4', '-c', '2', '--timeout', '200ms', `${pm.url}/?delay=3s`], 1)
     assert.equal(timeout.error_kinds.timeout, 4)
     assert.equal(timeout.responses, 0)
 
     const rude = net.createServer((s) => s.on('data', () => s.resetAndDestroy()))
     await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve))
-    const reset = await load(['-n', '10', '-c', '1', '--no-stats', `http://127.0.0.1:${(rude.address() as net.AddressInfo).port}/`])
+    const reset = await load(['-n', '10', '-c', '1', '--no-stats', `http://127.0.0.1:${(rude.address() as net.AddressInfo).port}/`], 1)
     rude.close()
     assert.equal(reset.error_kinds.reset, 10, JSON.stringify(reset.error_examples))
   })
