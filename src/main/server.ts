@@ -127,18 +127,21 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   const HEADERS = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '', 'Server-Timing', '']
   const CLOSING = [...HEADERS, 'Connection', 'close']
 
-  // Service time runs from the `request` event until res.end() has handed the
-  // response to the socket (node writes it to the kernel there and then unless
-  // the socket is backed up). Server-Timing must be written before that, so it
-  // carries the same clock up to the headers: it is shorter than the recorded
-  // sample by node's serialisation and write, a few µs.
+  // Server time, the one definition (docs/stats.md): from the `request` event
+  // to the moment the response head is ready to be written. It is what a
+  // header can carry, so the sample in the histograms (/stats, /metrics,
+  // /stats/histogram) and the request's own Server-Timing are the same
+  // integer µs, and a client subtracting one from its end-to-end time gets
+  // the network and proxies alone. Node's serialisation and the socket write
+  // that follow are not in it.
   function respond (res: ServerResponse, status: number, t0: number, scan: number): void {
+    const us = Math.round((performance.now() - t0) * 1000)
     const headers = shuttingDown ? CLOSING : HEADERS
     headers[3] = LENGTH[status] as string
-    headers[5] = serverTiming(Math.round((performance.now() - t0) * 1000))
+    headers[5] = serverTiming(us)
     res.writeHead(status, headers)
     res.end(BODY[status])
-    if (scan !== PROBE) record(status, Math.round((performance.now() - t0) * 1000), scan)
+    if (scan !== PROBE) record(status, us, scan)
   }
 
   /**
