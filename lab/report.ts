@@ -9,8 +9,9 @@ import os from 'node:os'
 import { promisify } from 'node:util'
 import type { Comparison } from '../src/cli/comparison.js'
 import { findBinary } from './processes.js'
-import { pathOf, type Expectation, type RunningTopology } from './topologies.js'
+import { pathOf, type Expectation, type HopKind, type RunningTopology, type Topology } from './topologies.js'
 import { median } from '../src/shared/sample-stats.js'
+import { judge } from '../src/cli/verdict.js'
 
 const run = promisify(execFile)
 
@@ -79,6 +80,43 @@ export function check (t: RunningTopology, seen: Seen, comparison: Comparison, r
     proxies_rss_mib: rssMib,
     failures
   }
+}
+
+/** Whether every hop of `inner` is also on `outer`'s path, and `outer` has more. */
+function contains (outer: readonly HopKind[], inner: readonly HopKind[]): boolean {
+  if (outer.length <= inner.length) return false
+  const left = [...outer]
+  for (const h of inner) {
+    const i = left.indexOf(h)
+    if (i < 0) return false
+    left.splice(i, 1)
+  }
+  return true
+}
+
+/**
+ * A path that contains another's hops and more cannot be faster: its
+ * requests cross everything the other's do. When the comparison calls it
+ * significantly faster at the end-to-end p50, the comparison is wrong (noise
+ * it mistook for a finding, or an unbalanced run), and the lab fails it.
+ */
+export function containmentFailures (topologies: readonly Topology[], comparison: Comparison, alpha = 0.05): Map<string, string[]> {
+  const p50s = (name: string): number[] => (comparison.targets.find((x) => x.name === name)?.rounds ?? [])
+    .map((r) => r.latency_ms.e2e?.percentiles['50'])
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
+  const out = new Map<string, string[]>()
+  for (const outer of topologies) {
+    for (const inner of topologies) {
+      if (!contains(outer.hops, inner.hops)) continue
+      const v = judge(p50s(inner.name), p50s(outer.name), alpha)
+      if (v.significant === true && v.diff < 0) {
+        const failures = out.get(outer.name) ?? []
+        failures.push(`called faster than ${inner.name} by ${(-v.diff).toFixed(3)} ms at the e2e p50, though its path contains ${inner.name}'s: the comparison is not to be trusted`)
+        out.set(outer.name, failures)
+      }
+    }
+  }
+  return out
 }
 
 /** The resident memory of processes, MiB, from /proc; null where it cannot be read. */

@@ -13,7 +13,7 @@ import { help, HelpRequested, parseArgs, Reader, UsageError, type CommandSpec } 
 import type { Comparison } from '../src/cli/comparison.js'
 import { makeCerts } from './certs.js'
 import { Processes } from './processes.js'
-import { check, markdown, rssMib, versions, type Checks, type Seen } from './report.js'
+import { check, containmentFailures, markdown, rssMib, versions, type Checks, type Seen } from './report.js'
 import { startTopology, TOPOLOGIES, type RunningTopology } from './topologies.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -121,6 +121,8 @@ async function lab (s: Settings, procs: Processes, work: string, log: (line: str
     const rss = t.hops.length === 0 ? null : await rssMib(t.hops.map((h) => h.process.pid))
     checks.topologies.push(check(t, await seen(t), comparison, rss))
   }
+  const impossible = containmentFailures(topologies.map((t) => t.topology), comparison)
+  for (const c of checks.topologies) c.failures.push(...(impossible.get(c.name) ?? []))
   checks.ok = checks.topologies.every((c) => c.failures.length === 0)
   await writeFile(join(s.out, 'checks.json'), JSON.stringify(checks, null, 2) + '\n')
   const report = markdown(checks, table, command, await versions())

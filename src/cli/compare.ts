@@ -1,10 +1,11 @@
 // `podmeter compare`: two or more targets side by side, live or from result
 // files, with the median of each figure across rounds, its spread, and a
-// verdict that says "no significant difference" when the difference is
-// within the run-to-run noise (see verdict.ts for the rule).
+// verdict from a rank-sum test on the per-round figures, with the interval
+// of the difference (verdict.ts).
 //
-// Live, rounds interleave the targets (A B A B …) so that drift of the
-// machine or the cluster hits every target alike.
+// Live, rounds interleave the targets in a balanced order (A B, B A, A B, …;
+// with more targets each round rotates the order), recorded in the result,
+// so that drift of the machine or the cluster hits every target alike.
 
 import { writeFile } from 'node:fs/promises'
 import { type CommandSpec, parseArgs, parsePercentiles, Reader, UsageError } from './args.js'
@@ -13,7 +14,7 @@ import { fmtInt, fmtMs, fmtNum, markdownTable, textTable } from './format.js'
 import { LOAD_OPTIONS, parseUrl, readLoadOptions, DEFAULT_PERCENTILES } from './load-options.js'
 import { loadOnce } from './load.js'
 import { htmlReport } from './report-html.js'
-import { MIN_ROUNDS } from './verdict.js'
+import { DEFAULT_ALPHA, minRounds } from './verdict.js'
 
 const OWN_OPTIONS = new Set(['label', 'stats-url'])
 
@@ -23,7 +24,8 @@ export const COMPARE_SPEC: CommandSpec = {
   summary: 'Compares targets: live, running interleaved rounds of load against each, or from result files of `podmeter load -o` (NAME=FILE groups files into a target) or `podmeter compare -o`. The first target is the baseline.',
   options: [
     { name: 'target', short: 't', value: 'NAME=URL', repeat: true, help: 'a target to load (give two or more)' },
-    { name: 'rounds', short: 'r', value: 'N', help: `rounds per target, interleaved A B A B … (default 5; a verdict needs ${MIN_ROUNDS})` },
+    { name: 'rounds', short: 'r', value: 'N', help: `rounds per target, in a balanced order A B, B A, … (default 5; a verdict at 5 % needs ${minRounds(DEFAULT_ALPHA)})` },
+    { name: 'alpha', value: 'P', help: 'the false-positive rate of each verdict (default 0.05)' },
     { name: 'markdown', help: 'print the table as markdown' },
     { name: 'html', value: 'FILE', help: 'write a self-contained HTML report with charts' },
     { name: 'output', short: 'o', value: 'FILE', help: 'write every round\'s result as JSON (compare can read it back)' },
@@ -35,7 +37,7 @@ export const COMPARE_SPEC: CommandSpec = {
   ],
   notes: [
     'Each round of a live comparison is one load run (default -d 5s after --warmup 1s) with the load options given. After each run the target\'s /stats is read for its memory and mesh mode.',
-    `Verdict: the medians of two targets' rounds differ significantly only when the difference is larger than both sides' spreads (max − min of the rounds) added together; with fewer than ${MIN_ROUNDS} rounds a side there is no verdict.`
+    `Verdict: Mann–Whitney's rank-sum test on the per-round figures (exact up to 100 rounds in all), significant when p ≤ --alpha, with the Hodges–Lehmann interval of the difference; identical targets are called different in at most alpha of comparisons. At the 5 % level a verdict needs ${minRounds(DEFAULT_ALPHA)} rounds a side. Memory measured from one process a side is a per-process difference, not a difference between modes.`
   ]
 }
 
@@ -62,7 +64,8 @@ export async function compareCommand (argv: string[]): Promise<number> {
   if (comparison.targets.length < 2) {
     throw new UsageError(`needs two targets or more, got ${comparison.targets.map((t) => t.name).join(', ') || 'none'} (name files NAME=FILE, or give each run a --label)`)
   }
-  const rows = buildRows(comparison, percentiles)
+  const alpha = r.number('alpha', 0.0001, 0.5) ?? DEFAULT_ALPHA
+  const rows = buildRows(comparison, percentiles, alpha)
   process.stdout.write((r.flag('markdown') ? renderMarkdown(comparison, rows) : renderText(comparison, rows)) + '\n')
   const output = r.string('output')
   if (output !== undefined) {
@@ -95,8 +98,11 @@ async function runLive (r: Reader, progress: boolean): Promise<Comparison> {
   const options = targets.map((t) => ({ ...readLoadOptions(r, t.url, { durationUs: 5_000_000, warmupUs: 1_000_000 }), label: t.name, statsUrl: r.flag('no-stats') ? null : new URL('/stats', t.url).href }))
   const out: Target[] = targets.map((t) => ({ name: t.name, url: t.url.href, rounds: [] }))
   const width = Math.max(...targets.map((t) => t.name.length))
+  const order: string[][] = []
   for (let round = 1; round <= rounds; round++) {
-    for (let i = 0; i < targets.length; i++) {
+    const sequence = balancedOrder(targets.length, round - 1)
+    order.push(sequence.map((i) => (targets[i] as { name: string }).name))
+    for (const i of sequence) {
       const name = (targets[i] as { name: string }).name
       const tag = `round ${round}/${rounds} ${name.padEnd(width)}`
       const result = await loadOnce(options[i] as ReturnType<typeof readLoadOptions>, { progress: progress && process.stderr.isTTY === true, label: tag })
@@ -107,7 +113,17 @@ async function runLive (r: Reader, progress: boolean): Promise<Comparison> {
       }
     }
   }
-  return { kind: COMPARISON_KIND, version: COMPARISON_VERSION, created_at: new Date().toISOString(), targets: out }
+  return { kind: COMPARISON_KIND, version: COMPARISON_VERSION, created_at: new Date().toISOString(), targets: out, order }
+}
+
+/**
+ * The order of round `r` (from 0): two targets alternate A B, B A, A B, …;
+ * more targets rotate by one each round and reverse every other round, so
+ * every target runs first, last and in between equally often.
+ */
+export function balancedOrder (targets: number, r: number): number[] {
+  const rotated = Array.from({ length: targets }, (_, i) => (i + Math.floor(r / 2)) % targets)
+  return r % 2 === 0 ? rotated : rotated.reverse()
 }
 
 export function renderText (c: Comparison, rows: Row[]): string {
@@ -121,5 +137,5 @@ export function renderMarkdown (c: Comparison, rows: Row[]): string {
   const { header, cells } = tableOf(c, rows)
   const left = new Set(header.map((h, i) => (String(h).startsWith('verdict') ? i : -1)))
   const urls = c.targets.map((t) => `- **${t.name}**: ${t.url ?? 'from files'}, ${t.rounds.length} round${t.rounds.length === 1 ? '' : 's'}`)
-  return [...urls, '', markdownTable(header, cells, left), '', `Latency in ms. Verdict: significant only when the difference of the medians exceeds both targets' spreads (max − min of the rounds) added together; no verdict under ${MIN_ROUNDS} rounds a side.`].join('\n')
+  return [...urls, '', markdownTable(header, cells, left), '', 'Latency in ms. Verdict: Mann–Whitney rank-sum test on the per-round figures, with the Hodges–Lehmann interval of the difference.'].join('\n')
 }

@@ -6,7 +6,7 @@ import { basename } from 'node:path'
 import type { JsHistogram } from 'hdr-histogram-js'
 import { decode, sumOf, summarizeMs } from '../shared/hdr.js'
 import { checkResult, RESULT_KIND, type LatencyName, type LoadResult } from './result.js'
-import { judge, spreadOf, type Spread, type Verdict, verdictText, type Wording } from './verdict.js'
+import { DEFAULT_ALPHA, judge, minRounds, spreadOf, type Spread, type Verdict, verdictText, type Wording } from './verdict.js'
 import { type Cell, fmtMs, fmtNum, pName } from './format.js'
 import { readJsonFile } from './json-file.js'
 
@@ -24,6 +24,8 @@ export interface Comparison {
   version: number
   created_at: string
   targets: Target[]
+  /** Live: the order the targets ran in, round by round (balanced: each round reverses the last). Absent for file comparisons. */
+  order?: string[][]
 }
 
 export interface Row {
@@ -53,18 +55,25 @@ export function mergedHistogram (t: Target, name: LatencyName): JsHistogram {
   return sumOf(histograms(t, name))
 }
 
-function row (c: Comparison, title: string, wording: Wording, get: (r: LoadResult) => number | null | undefined): Row {
-  const spreads = c.targets.map((t) => spreadOf(t.rounds.map(get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v))))
-  const base = spreads[0] ?? null
-  const verdicts = spreads.slice(1).map((s) => {
-    if (base === null || s === null) return null
-    const verdict = judge(base, s)
-    return { verdict, text: verdictText(verdict, wording, [base.n, s.n]) }
+/** Distinct target processes behind a target's rounds (hostname and start time from /stats); 0 when unknown. */
+function processes (t: Target): number {
+  const ids = t.rounds.map((r) => r.target_stats?.process_id).filter((id): id is string => typeof id === 'string')
+  return ids.length < t.rounds.length ? 0 : new Set(ids).size
+}
+
+function row (c: Comparison, title: string, wording: Wording, alpha: number, get: (r: LoadResult) => number | null | undefined): Row {
+  const values = c.targets.map((t) => t.rounds.map(get).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)))
+  const spreads = values.map((v) => spreadOf(v))
+  const base = values[0] ?? []
+  const verdicts = values.slice(1).map((v) => {
+    if (base.length === 0 || v.length === 0) return null
+    const verdict = judge(base, v, alpha)
+    return { verdict, text: verdictText(verdict, wording) }
   })
   return { title, spreads, verdicts, wording }
 }
 
-export function buildRows (c: Comparison, percentiles: readonly number[]): Row[] {
+export function buildRows (c: Comparison, percentiles: readonly number[], alpha = DEFAULT_ALPHA): Row[] {
   const rows: Row[] = []
   for (const [name, title] of LATENCY) {
     // One summary per round, computed once for all the percentiles.
@@ -75,14 +84,18 @@ export function buildRows (c: Comparison, percentiles: readonly number[]): Row[]
         if (text !== undefined) perRound.set(r, summarizeMs(decode(text, `${t.name} round ${i + 1} ${name}`), percentiles).percentiles)
       })
     }
-    for (const p of percentiles) rows.push(row(c, `${title} ${pName(p)}`, MS, (r) => perRound.get(r)?.[String(p)]))
+    for (const p of percentiles) rows.push(row(c, `${title} ${pName(p)}`, MS, alpha, (r) => perRound.get(r)?.[String(p)]))
   }
-  rows.push(row(c, 'rate, req/s', { unit: 'req/s', digits: 1, words: ['higher', 'lower'] }, (r) => r.rate))
-  rows.push(row(c, 'errors', { unit: '', digits: 0, words: ['more', 'fewer'] }, (r) => r.errors))
-  const mib: Wording = { unit: 'MiB', digits: 1, words: ['more', 'less'] }
-  rows.push(row(c, 'app memory (RSS), MiB', mib, (r) => r.target_stats?.memory_sys_mb))
-  rows.push(row(c, 'working set, MiB', mib, (r) => r.target_stats?.container_memory_working_set_mb))
-  rows.push(row(c, 'sidecar memory, MiB', mib, (r) => r.target_stats?.sidecar_memory_mb))
+  rows.push(row(c, 'rate, req/s', { unit: 'req/s', digits: 1, words: ['higher', 'lower'] }, alpha, (r) => r.rate))
+  rows.push(row(c, 'errors', { unit: '', digits: 0, words: ['more', 'fewer'] }, alpha, (r) => r.errors))
+  // A process's memory drifts little from round to round, but two processes
+  // of the same kind differ by more: with one process a side the rounds say
+  // nothing about the modes, and the verdict says so.
+  const onePerSide = c.targets.some((t) => processes(t) < minRounds(alpha))
+  const mib: Wording = { unit: 'MiB', digits: 1, words: ['more', 'less'], perProcess: onePerSide }
+  rows.push(row(c, 'app memory (RSS), MiB', mib, alpha, (r) => r.target_stats?.memory_sys_mb))
+  rows.push(row(c, 'working set, MiB', mib, alpha, (r) => r.target_stats?.container_memory_working_set_mb))
+  rows.push(row(c, 'sidecar memory, MiB', mib, alpha, (r) => r.target_stats?.sidecar_memory_mb))
   const modes = c.targets.map((t) => [...new Set(t.rounds.map((r) => r.target_stats?.service_mesh_mode).filter((m) => typeof m === 'string'))].join(', '))
   rows.push({ title: 'mesh mode', spreads: c.targets.map(() => null), texts: modes.map((m) => (m === '' ? '–' : m)), verdicts: [], wording: mib })
   return rows

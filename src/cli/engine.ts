@@ -4,23 +4,29 @@
 // reusable handler object that carries one request at a time, so a request
 // allocates nothing of ours (undici still builds its Request). The request
 // options are built once. Clients are created with pipelining ≥ 2 so that a
-// slot dispatching its next request from onResponseEnd writes it at once: with
-// pipelining 1 undici waits a whole event-loop turn before reusing a socket,
-// which cost about a quarter of the request rate here.
+// slot dispatching its next request from onResponseEnd writes it at once:
+// with pipelining 1 undici waits a whole event-loop turn before reusing a
+// socket, which cost about a quarter of the request rate here.
 //
 // Closed loop: every slot sends its next request as soon as its response
-// ends. Open loop (--qps): request i is due at start + i / rate, whatever
-// happened before; a free slot sends it when due, and when none is free it
-// waits for one, so latency counted from the due time includes the time a
-// stalled server made it wait (coordinated omission corrected, as wrk2). The
-// send time is taken when undici writes the request (onRequestStart), so
-// undici's own queueing is not counted as network time.
+// ends. Open loop (--qps): request i is due at start + i / rate (timetable.ts),
+// whatever happened before; a free slot sends it when due, and when none is
+// free it waits for one, so latency counted from the due time includes the
+// time a stalled server made it wait (coordinated omission corrected, as
+// wrk2). Between due times the engine sleeps on a timer, never spins: Node's
+// timers have 1 ms resolution, so a request may leave up to about 1 ms after
+// it was due, and how late each one left is recorded (client lag). -d ends
+// the measured part on time: what was due and not sent by then is counted as
+// missed, never sent late; requests in flight get --timeout, then count as
+// timed out. The send time is taken when undici writes the request
+// (onRequestStart), so undici's own queueing is not counted as network time.
 
 import type { IncomingHttpHeaders } from 'node:http'
 import { Client, type Dispatcher } from 'undici'
 import type { LoadOptions } from './load-options.js'
 import { Recorder } from './recorder.js'
 import { serverTimingUs } from './server-timing.js'
+import { Timetable } from './timetable.js'
 
 /** One request at a time on a connection: undici's handler for it, reused for the next. */
 class Slot implements Dispatcher.DispatchHandler {
@@ -61,37 +67,56 @@ class Slot implements Dispatcher.DispatchHandler {
   }
 }
 
+/** The open loop's schedule as it ran: what was due in the measured part, what was sent, what was missed. */
+export interface ScheduleFigures {
+  /** Measured requests whose due time came before the measured part ended. */
+  due: number
+  /** Of those, the ones never sent: the client was behind (all slots busy) when the part ended. */
+  missed: number
+  /** ms from the first due time of the measured part to its end (or the stop). */
+  spanMs: number
+}
+
 export class LoadRun {
   readonly rec: Recorder
   readonly options: LoadOptions
   readonly open: boolean
   readonly startAt: number
-  readonly measureStart: number
+  /** performance.now() of the start of the measured part; in open loop set when it begins. */
+  measureStart: number
   /** Closed loop: no measured request is sent at or after this (Infinity with -n). */
   readonly deadline: number
   /** performance.now() when the measured part is expected to end, for progress; undefined with -n in closed loop. */
-  readonly plannedEnd: number | undefined
+  plannedEnd: number | undefined
   readonly done: Promise<void>
   connectionsOpened = 0
-  /** Answers to warm-up requests (not measured). */
+  /** The whole process's CPU time (every thread) from the start of the run to its end, µs. */
+  cpu: NodeJS.CpuUsage = { user: 0, system: 0 }
+  readonly #cpuStart = process.cpuUsage()
+  /** Warm-up requests sent, and answered (not measured). */
+  warmupSent = 0
   warmupResponses = 0
   lastEnd = 0
-  /** Measured requests still in flight when a stopped run was cut short: neither answered nor failed. */
+  /** Measured requests still in flight when a run stopped by SIGINT was cut short: neither answered nor failed. */
   cancelled = 0
+  /** Open loop: set when the measured part's schedule has ended (by -d, -n or a stop). */
+  schedule: ScheduleFigures | undefined
   readonly #clients: Client[] = []
   readonly #dispatch: Dispatcher.DispatchOptions
   readonly #idle: Slot[] = []
   #resolve!: () => void
   #inFlight = 0
+  #measuredInFlight = 0
   #remaining: number
   #stopping = false
   #finished = false
-  // Open loop timetable: request i is due at startAt + i * interval.
+  // Open loop: the warm-up's timetable, then the measured part's.
   readonly #interval: number
-  readonly #warmupCount: number
-  readonly #total: number
-  #next = 0
-  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
+  #phase: 'warmup' | 'measured' | 'done' = 'measured'
+  #table: Timetable
+  #timer: NodeJS.Timeout | undefined
+  /** performance.now() the timer is set for. */
+  #wakeAt = Number.POSITIVE_INFINITY
   #hardStop: NodeJS.Timeout | undefined
 
   constructor (options: LoadOptions) {
@@ -128,22 +153,21 @@ export class LoadRun {
     const durationMs = options.durationUs === undefined ? undefined : options.durationUs / 1000
     this.deadline = durationMs === undefined ? Number.POSITIVE_INFINITY : this.measureStart + durationMs
     this.#remaining = options.requests ?? Number.POSITIVE_INFINITY
-    if (options.qps === undefined) {
-      this.#interval = 0
-      this.#warmupCount = 0
-      this.#total = 0
-      this.plannedEnd = durationMs === undefined ? undefined : this.deadline
+    this.#interval = options.qps === undefined ? 0 : 1000 / options.qps
+    this.plannedEnd = durationMs === undefined ? undefined : this.deadline
+    if (!this.open) {
+      this.#table = new Timetable(0, 0, 0, 0)
+      for (const slot of this.#idle.splice(0)) this.#sendClosed(slot, this.startAt)
     } else {
-      this.#interval = 1000 / options.qps
-      this.#warmupCount = Math.ceil(warmupMs / this.#interval)
-      const measured = options.requests ?? Math.max(1, Math.floor((durationMs as number) * options.qps / 1000))
-      this.#total = this.#warmupCount + measured
-      this.plannedEnd = this.startAt + this.#total * this.#interval
+      if (warmupMs > 0) {
+        this.#phase = 'warmup'
+        this.#table = Timetable.lasting(this.startAt, this.#interval, warmupMs)
+      } else {
+        this.#table = this.#measuredTable(this.startAt)
+      }
+      if (options.requests !== undefined) this.plannedEnd = this.measureStart + options.requests * this.#interval
+      this.#tick()
     }
-    // The measured part starts when its first request is due.
-    if (this.open) this.measureStart = this.startAt + this.#warmupCount * this.#interval
-    if (this.open) this.#tick()
-    else for (const slot of this.#idle.splice(0)) this.#sendClosed(slot, this.startAt)
     this.#checkDone()
   }
 
@@ -153,7 +177,20 @@ export class LoadRun {
 
   /** Measured requests the plan still has to send; Infinity in closed loop with -d. */
   get remaining (): number {
-    return this.open ? this.#total - Math.max(this.#next, this.#warmupCount) : this.#remaining
+    if (!this.open) return this.#remaining
+    if (this.#phase === 'done') return 0
+    const o = this.options
+    const total = o.requests ?? Math.max(1, Math.ceil((o.durationUs as number) / 1000 / this.#interval - 1e-9))
+    return this.#phase === 'warmup' ? total : total - this.#table.next
+  }
+
+  #measuredTable (at: number): Timetable {
+    this.measureStart = at
+    const o = this.options
+    if (o.requests !== undefined) return new Timetable(at, this.#interval, o.requests, Number.POSITIVE_INFINITY)
+    const durationMs = (o.durationUs as number) / 1000
+    this.plannedEnd = at + durationMs
+    return Timetable.lasting(at, this.#interval, durationMs)
   }
 
   #sendClosed (slot: Slot, now: number): void {
@@ -162,46 +199,96 @@ export class LoadRun {
     if (measured) {
       if (now >= this.deadline || this.#remaining <= 0) { this.#rest(slot); return }
       this.#remaining--
-      this.rec.sent++
     }
-    slot.measured = measured
     slot.due = now
+    this.#dispatchOn(slot, measured)
+  }
+
+  #sendOpen (slot: Slot): void {
+    const t = this.#table
+    slot.due = t.start + t.next * t.interval
+    t.next++
+    this.#dispatchOn(slot, this.#phase === 'measured')
+  }
+
+  #dispatchOn (slot: Slot, measured: boolean): void {
+    slot.measured = measured
+    slot.sent = 0
+    if (measured) { this.rec.sent++; this.#measuredInFlight++ } else this.warmupSent++
     this.#inFlight++
     slot.client.dispatch(this.#dispatch, slot)
   }
 
-  #sendOpen (slot: Slot, i: number): void {
-    slot.due = this.startAt + i * this.#interval
-    slot.measured = i >= this.#warmupCount
-    if (slot.measured) this.rec.sent++
-    this.#inFlight++
-    slot.client.dispatch(this.#dispatch, slot)
+  /** Moves the open loop on to its next phase when the current one is over. */
+  #advance (now: number): void {
+    if (this.#phase === 'warmup' && now >= this.#table.end) {
+      // Warm-up requests not yet sent are dropped: no backlog carries over.
+      this.#phase = 'measured'
+      this.#table = this.#measuredTable(now)
+    }
+    if (this.#phase === 'measured' && (now >= this.#table.end || (this.#table.exhausted && this.#table.end === Number.POSITIVE_INFINITY))) {
+      this.#endSchedule(Math.min(now, this.#table.end))
+    }
   }
 
-  /** Sends every due request that has a free slot, then sleeps until the next is due. */
+  /** The measured part's schedule is over: nothing more is sent; what is in flight gets --timeout. */
+  #endSchedule (at: number): void {
+    const t = this.#table
+    const due = t.dueBy(at >= t.end ? t.end : at)
+    this.schedule = { due, missed: Math.max(0, due - t.next), spanMs: Math.max(0, Math.min(at, t.end) - t.start) }
+    this.#phase = 'done'
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#wakeAt = Number.POSITIVE_INFINITY
+    if (t.end !== Number.POSITIVE_INFINITY && this.#measuredInFlight > 0) {
+      this.#hardStop = setTimeout(() => {
+        // Still unanswered after --timeout past the end of the run: timed out.
+        this.rec.timedOut(this.#measuredInFlight, this.options.timeoutUs / 1000)
+        this.#finish()
+      }, this.options.timeoutUs / 1000)
+    }
+  }
+
+  /** Sends every due request that has a free slot, then sleeps until the next is due or the phase ends. */
   readonly #tick = (): void => {
     this.#timer = undefined
+    this.#wakeAt = Number.POSITIVE_INFINITY
     const now = performance.now()
-    while (!this.#stopping && this.#next < this.#total && this.startAt + this.#next * this.#interval <= now && this.#idle.length > 0) {
-      this.#sendOpen(this.#idle.pop() as Slot, this.#next++)
+    this.#advance(now)
+    while (!this.#stopping && this.#phase !== 'done' && this.#idle.length > 0 && this.#table.nextDue <= now) {
+      this.#sendOpen(this.#idle.pop() as Slot)
+      if (this.#table.exhausted) this.#advance(now)
     }
-    this.#wake()
+    this.#arm(now)
+    this.#checkDone()
   }
 
-  #wake (): void {
-    if (this.#timer !== undefined || this.#stopping || this.#next >= this.#total || this.#idle.length === 0) return
-    const wait = this.startAt + this.#next * this.#interval - performance.now()
-    // Node's timers have 1 ms resolution: sleep until about 1 ms before the
-    // due time, then yield turn by turn, so requests leave on time.
-    this.#timer = wait > 1.5 ? setTimeout(this.#tick, wait - 1) : setImmediate(this.#tick)
+  /**
+   * One timer at a time: for the next due request when a slot is free, and
+   * always for the phase's end; a sooner wake replaces a later one. Its 1 ms
+   * resolution is most of the client lag. (Sleeping in Atomics.wait for the
+   * last millisecond was tried: 0.15 ms of lag instead of 0.5, but three
+   * times the CPU on this machine.)
+   */
+  #arm (now: number): void {
+    if (this.#stopping || this.#phase === 'done') return
+    let wake = this.#table.end
+    if (this.#idle.length > 0) wake = Math.min(wake, this.#table.nextDue)
+
+    if (wake >= this.#wakeAt) return
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#wakeAt = wake
+    this.#timer = setTimeout(this.#tick, Math.max(1, Math.ceil(wake - now)))
   }
 
   complete (slot: Slot): void {
     const end = performance.now()
     this.#inFlight--
     if (slot.measured) {
+      this.#measuredInFlight--
       const sentUs = Math.round((end - slot.sent) * 1000)
       this.rec.record(slot.status, this.open ? Math.round((end - slot.due) * 1000) : sentUs, sentUs, slot.serverUs)
+      if (this.open) this.rec.lag.record(Math.max(0, Math.round((slot.sent - slot.due) * 1000)))
       this.lastEnd = end
     } else {
       this.warmupResponses++
@@ -212,6 +299,7 @@ export class LoadRun {
   failed (slot: Slot, err: Error): void {
     if (this.#finished) return
     if (slot.measured) {
+      this.#measuredInFlight--
       this.rec.fail(err)
       this.lastEnd = performance.now()
     }
@@ -221,8 +309,11 @@ export class LoadRun {
 
   #after (slot: Slot, now: number): void {
     if (!this.open) { this.#sendClosed(slot, now); return }
-    if (!this.#stopping && this.#next < this.#total && this.startAt + this.#next * this.#interval <= now) {
-      this.#sendOpen(slot, this.#next++)
+    this.#advance(now)
+    if (!this.#stopping && this.#phase !== 'done' && this.#table.nextDue <= now) {
+      this.#sendOpen(slot)
+      if (this.#table.exhausted) this.#advance(now)
+      this.#arm(now)
       return
     }
     this.#rest(slot)
@@ -230,22 +321,24 @@ export class LoadRun {
 
   #rest (slot: Slot): void {
     this.#idle.push(slot)
-    if (this.open) this.#wake()
+    if (this.open) this.#arm(performance.now())
     this.#checkDone()
   }
 
   #checkDone (): void {
     if (this.#finished || this.#inFlight > 0) return
-    if (this.open && !this.#stopping && this.#next < this.#total) return
+    if (this.open && !this.#stopping && this.#phase !== 'done') return
     if (!this.open && this.#idle.length < this.options.connections * this.options.pipelining) return
     this.#finish()
   }
 
-  /** Stops sending; requests in flight get up to `graceMs` to finish, then their connections are cut. */
+  /** Stops sending (SIGINT); requests in flight get up to `graceMs` to finish, then their connections are cut. */
   stop (graceMs = this.options.timeoutUs / 1000): void {
     if (this.#stopping) return
     this.#stopping = true
-    if (this.#timer !== undefined) { clearTimeout(this.#timer as NodeJS.Timeout); clearImmediate(this.#timer as NodeJS.Immediate) }
+    if (this.open && this.#phase === 'measured') this.#endSchedule(performance.now())
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (this.#hardStop !== undefined) clearTimeout(this.#hardStop)
     this.#hardStop = setTimeout(() => {
       this.cancelled += this.#inFlight
       this.#finish()
@@ -256,8 +349,9 @@ export class LoadRun {
   #finish (): void {
     if (this.#finished) return
     this.#finished = true
+    this.cpu = process.cpuUsage(this.#cpuStart)
     if (this.#hardStop !== undefined) clearTimeout(this.#hardStop)
-    if (this.#timer !== undefined) { clearTimeout(this.#timer as NodeJS.Timeout); clearImmediate(this.#timer as NodeJS.Immediate) }
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
     Promise.all(this.#clients.map(async (c) => await c.destroy())).then(() => this.#resolve(), () => this.#resolve())
   }
 }

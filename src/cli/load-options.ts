@@ -17,7 +17,7 @@ export interface LoadOptions {
   requests: number | undefined
   /** -d: how long to send measured requests, µs. Default 10 s when -n is not given. */
   durationUs: number | undefined
-  /** --warmup: unmeasured load before the measured part, µs. Default 0. */
+  /** --warmup: unmeasured load before the measured part, µs. Default 1 s for load and compare: a cold client is slow (JIT, connections). */
   warmupUs: number
   /** --timeout: per request (connect, headers, body), µs. Default 10 s. */
   timeoutUs: number
@@ -37,6 +37,7 @@ export interface LoadOptions {
 
 export const DEFAULT_PERCENTILES = [50, 90, 99, 99.9]
 export const DEFAULT_DURATION_US = 10_000_000
+export const DEFAULT_WARMUP_US = 1_000_000
 const MAX_US = 24 * 3_600_000_000
 
 export const LOAD_OPTIONS: OptionSpec[] = [
@@ -45,7 +46,7 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: 'qps', value: 'R', help: 'open loop: R requests per second on a fixed timetable, latency from the scheduled time (default: closed loop)' },
   { name: 'requests', short: 'n', value: 'N', help: 'send N measured requests' },
   { name: 'duration', short: 'd', value: 'TIME', help: 'send measured requests for TIME (default 10s; a bare number is seconds)' },
-  { name: 'warmup', value: 'TIME', help: 'unmeasured load first, for TIME (default 0)' },
+  { name: 'warmup', value: 'TIME', help: 'unmeasured load first, for TIME (default 1s; 0 runs cold)' },
   { name: 'timeout', value: 'TIME', help: 'per request: connect, headers and body each (default 10s)' },
   { name: 'method', short: 'm', value: 'METHOD', help: 'HTTP method (default GET)' },
   { name: 'header', short: 'H', value: "'NAME: VALUE'", repeat: true, help: 'request header (repeatable)' },
@@ -99,7 +100,7 @@ export function readLoadOptions (r: Reader, url: URL, defaults: { durationUs?: n
     qps: r.number('qps', 0.001, 10_000_000),
     requests,
     durationUs,
-    warmupUs: r.durationUs('warmup', 's', 0, MAX_US) ?? defaults.warmupUs ?? 0,
+    warmupUs: r.durationUs('warmup', 's', 0, MAX_US) ?? defaults.warmupUs ?? DEFAULT_WARMUP_US,
     timeoutUs: r.durationUs('timeout', 's', 1000, 3_600_000_000) ?? 10_000_000,
     method,
     headers,

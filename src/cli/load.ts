@@ -26,7 +26,7 @@ export const LOAD_SPEC: CommandSpec = {
     { name: 'quiet', short: 'q', help: 'no progress on stderr' }
   ],
   notes: [
-    'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it.',
+    'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it, and so is how late the client sent each request (client lag). -d ends an open-loop run on time: requests due but not sent by then are counted as missed. A client that sent less than 95 % of what fell due, or whose lag p99 passed 3 ms, did not keep its schedule: it says so on stderr and in the result (schedule_kept: false).',
     'Durations: 500ms, 10s, 2m; a bare number is seconds. Ctrl-C stops early and still reports.',
     'Exit codes: 0 the run measured; 1 no request was answered (unreachable target, every request failed); 2 usage; 130 interrupted by Ctrl-C (the result says interrupted: true).'
   ]
@@ -53,6 +53,7 @@ export async function loadCommand (argv: string[]): Promise<number> {
   } finally {
     await file?.close()
   }
+  if (result.schedule_kept === false) process.stderr.write(behind(result) + '\n')
   if (json) process.stdout.write(JSON.stringify(result) + '\n')
   if (result.interrupted) return 130
   if (result.responses === 0) {
@@ -70,6 +71,14 @@ async function openOutput (path: string): Promise<FileHandle> {
     const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (err as Error).message
     throw new UsageError(`-o/--output: cannot write ${JSON.stringify(path)}: ${why}`)
   }
+}
+
+/** The warning for a run whose client did not keep its schedule. */
+export function behind (r: LoadResult): string {
+  const s = r.schedule
+  if (s === null) return ''
+  const share = s.due > 0 ? (100 * s.sent) / s.due : 100
+  return `podmeter load: the client fell behind its schedule: it sent ${fmtInt(s.sent)} of the ${fmtInt(s.due)} requests that fell due (${fmtNum(share, 1)} %, ${fmtNum(s.achieved_rate, 1)} of ${fmtNum(s.requested_rate, 1)} req/s), its lag p99 was ${fmtMs(s.lag_p99_ms)} ms; the latency figures include the client's own delay`
 }
 
 function errorSummary (r: LoadResult): string {
@@ -99,7 +108,8 @@ const ROWS: Array<[LatencyName, string]> = [
   ['e2e', 'end to end'],
   ['e2e_uncorrected', 'end to end, uncorrected'],
   ['server', 'server time'],
-  ['overhead', 'overhead']
+  ['overhead', 'overhead'],
+  ['client_lag', 'client lag']
 ]
 
 /** The human summary of a result. */
@@ -110,7 +120,11 @@ export function describe (r: LoadResult): string {
   const shape = r.mode === 'open'
     ? `open loop at ${fmtNum(r.requested_rate, 1)} req/s on a timetable, ${r.connections} connections`
     : `closed loop, ${r.connections} connections${r.pipelining > 1 ? ` × ${r.pipelining} pipelined` : ''}`
-  lines.push(`  ${shape}, ${r.duration_seconds.toFixed(2)} s measured${r.warmup_seconds > 0 ? ` after ${r.warmup_seconds} s warm-up` : ''}`)
+  lines.push(`  ${shape}, ${r.duration_seconds.toFixed(2)} s measured${r.warmup_seconds > 0 ? ` after ${r.warmup_seconds} s warm-up` : ', cold (--warmup 0): the first requests include the client\'s own warm-up'}`)
+  const s = r.schedule
+  if (s !== null) {
+    lines.push(`  schedule    ${fmtInt(s.sent)} sent of ${fmtInt(s.due)} due${s.missed > 0 ? ` (${fmtInt(s.missed)} missed)` : ''}, lag p50 ${fmtMs(s.lag_p50_ms)} / p99 ${fmtMs(s.lag_p99_ms)} ms: ${s.kept ? 'kept' : 'NOT kept'}`)
+  }
   const requested = r.requested_rate === null ? 'as fast as answered' : `${fmtNum(r.requested_rate, 1)} requested`
   lines.push(`  rate        ${fmtNum(r.rate, 1)} req/s (${requested})`)
   lines.push(`  requests    ${fmtInt(r.sent)} sent, ${fmtInt(r.responses)} answered, ${fmtInt(r.errors)} failed${r.cancelled > 0 ? `, ${fmtInt(r.cancelled)} cut off by the stop` : ''}`)
@@ -120,6 +134,8 @@ export function describe (r: LoadResult): string {
   lines.push(`  errors      timeout ${fmtInt(e.timeout)}, reset ${fmtInt(e.reset)}, refused ${fmtInt(e.refused)}, other ${fmtInt(e.other)}`)
   for (const [kind, message] of Object.entries(r.error_examples)) lines.push(`              first ${kind}: ${message}`)
   lines.push(`  connections ${fmtInt(r.connections_opened)} opened, ${fmtInt(r.bytes_received)} bytes received`)
+  const cpu = r.client_cpu
+  lines.push(`  client CPU  ${fmtNum(cpu.user_seconds + cpu.system_seconds, 2)} s (user ${fmtNum(cpu.user_seconds, 2)}, system ${fmtNum(cpu.system_seconds, 2)}), ${fmtNum(cpu.us_per_request, 1)} µs per request`)
   if (r.server_timing.missing > 0) lines.push(`  note        ${fmtInt(r.server_timing.missing)} answers had no Server-Timing app;dur=: no server time or overhead for them`)
   if (r.server_timing.overhead_negative > 0) lines.push(`  note        ${fmtInt(r.server_timing.overhead_negative)} answers said the server took longer than the client waited: overhead counted as 0`)
   lines.push('')
@@ -129,7 +145,7 @@ export function describe (r: LoadResult): string {
     return [title, ...r.percentiles.map((p) => fmtMs(s.percentiles[String(p)])), fmtMs(s.min), fmtMs(s.max), fmtMs(s.mean)]
   })
   lines.push(textTable(header, rows))
-  if (r.mode === 'open') lines.push('  (end to end counts from when each request was due; uncorrected, from when it was sent)')
+  if (r.mode === 'open') lines.push('  (end to end counts from when each request was due; uncorrected, from when it was sent; client lag is the difference)')
   const t = r.target_stats
   if (t !== null) {
     const parts = [

@@ -63,6 +63,8 @@ export class Recorder {
   readonly uncorrected = new Track()
   readonly server = new Track()
   readonly overhead = new Track()
+  /** Open loop only: how late each measured request was written against its due time. */
+  readonly lag = new Track()
   readonly open: boolean
   readonly statuses = new Float64Array(1000)
   readonly errors: Record<ErrorKind, number> = { timeout: 0, reset: 0, refused: 0, other: 0 }
@@ -97,6 +99,13 @@ export class Recorder {
     const kind = errorKind(err)
     this.errors[kind]++
     this.examples[kind] ??= `${err.code ?? err.name}: ${err.message}`.slice(0, 300)
+  }
+
+  /** `n` measured requests still unanswered `ms` after the run's end: counted as timed out. */
+  timedOut (n: number, ms: number): void {
+    if (n <= 0) return
+    this.errors.timeout += n
+    this.examples.timeout ??= `${n} still in flight ${ms} ms (--timeout) after the end of the run`
   }
 
   get errorCount (): number {

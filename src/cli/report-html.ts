@@ -11,7 +11,6 @@ import type { Comparison, Row } from './comparison.js'
 import { mergedHistogram, tableOf } from './comparison.js'
 import { binned, curve } from '../shared/hdr.js'
 import { escapeHtml, htmlTable } from './format.js'
-import { MIN_ROUNDS } from './verdict.js'
 
 const require = createRequire(import.meta.url)
 const asset = (name: string): string => readFileSync(require.resolve(`uplot/dist/${name}`), 'utf8')
@@ -130,7 +129,7 @@ export function htmlReport (c: Comparison, rows: Row[], _percentiles: readonly n
 <ul>${targets.join('')}</ul>
 <h2>Figures (median of rounds, min–max), latency in ms</h2>
 ${htmlTable(header, cells, new Set(header.map((h, i) => (String(h).startsWith('verdict') ? i : -1))))}
-<p class="note">Verdict: a difference counts only when the medians differ by more than both targets' spreads (max − min of their rounds) added together; under ${MIN_ROUNDS} rounds a side the noise is unknown and there is no verdict.</p>
+<p class="note">Verdict: Mann–Whitney's rank-sum test on the per-round figures, significant when p is at most the false-positive rate asked for (default 5 %), with the Hodges–Lehmann interval of the difference; too few rounds to reach that rate give no verdict.</p>
 <h2>Percentile curves</h2>
 <div id="curves"></div>
 <p class="note">Each target's rounds added into one histogram. Solid: end to end; dashed: overhead.</p>

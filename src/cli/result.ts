@@ -17,11 +17,42 @@ export interface TargetStats {
   container_memory_working_set_mb?: number | null
   sidecar_memory_mb?: number | null
   service_mesh_mode?: string | null
+  /** The target process: `<hostname>@<start time, ISO seconds>`, from /stats' hostname and uptime_seconds. */
+  process_id?: string | null
 }
 export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode'] as const
 
-export type LatencyName = 'e2e' | 'e2e_uncorrected' | 'server' | 'overhead'
-export const LATENCY_NAMES: LatencyName[] = ['e2e', 'e2e_uncorrected', 'server', 'overhead']
+export type LatencyName = 'e2e' | 'e2e_uncorrected' | 'server' | 'overhead' | 'client_lag'
+export const LATENCY_NAMES: LatencyName[] = ['e2e', 'e2e_uncorrected', 'server', 'overhead', 'client_lag']
+
+/**
+ * When an open-loop client kept its schedule: it sent at least this share of
+ * the requests that fell due, and its lag (how late each request left
+ * against its due time) stayed at or under SCHEDULE_LAG_P99_US at p99.
+ * Node's timers have 1 ms resolution, so up to about 1 ms of lag is the
+ * timer's, and a quiet machine here shows p99 1.7–2.3 ms; a CPU hog on the
+ * client's core doubles it. Beyond the limit the client itself was behind
+ * and its own delay is in the end-to-end figures.
+ */
+export const SCHEDULE_MIN_SENT = 0.95
+export const SCHEDULE_LAG_P99_US = 3000
+
+/** The open loop's schedule as it ran. */
+export interface ScheduleResult {
+  requested_rate: number
+  /** Measured requests due before the measured part ended. */
+  due: number
+  sent: number
+  /** Due but never sent: every slot was busy until the end. */
+  missed: number
+  /** Measured requests sent per second of the measured part. */
+  achieved_rate: number
+  /** How late requests were written against their due time, ms. */
+  lag_p50_ms: number | null
+  lag_p99_ms: number | null
+  lag_max_ms: number | null
+  kept: boolean
+}
 
 export interface LoadResult {
   kind: typeof RESULT_KIND
@@ -58,6 +89,12 @@ export interface LoadResult {
   target_stats: TargetStats | null
   /** The run was stopped by SIGINT before its planned end. */
   interrupted: boolean
+  /** CPU the client used from the first request to the last answer (all its threads; warm-up included), and per request sent. */
+  client_cpu: { user_seconds: number, system_seconds: number, us_per_request: number | null }
+  /** Open loop: the schedule as it ran; null in closed loop. */
+  schedule: ScheduleResult | null
+  /** Open loop: whether the client kept its schedule (SCHEDULE_MIN_SENT, SCHEDULE_LAG_P99_US); null in closed loop. */
+  schedule_kept: boolean | null
 }
 
 export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetStats | null, interrupted = false): LoadResult {
@@ -65,6 +102,7 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
   const rec = run.rec
   const tracks: Array<[LatencyName, Track]> = [['e2e', rec.e2e], ['server', rec.server], ['overhead', rec.overhead]]
   if (run.open) tracks.splice(1, 0, ['e2e_uncorrected', rec.uncorrected])
+  if (run.open) tracks.push(['client_lag', rec.lag])
   const latency: Partial<Record<LatencyName, MsSummary>> = {}
   const histograms: Partial<Record<LatencyName, string>> = {}
   for (const [name, t] of tracks) {
@@ -72,7 +110,7 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     histograms[name] = encode(t.h)
   }
   const seconds = Math.max(run.lastEnd - run.measureStart, 0) / 1000
-  return {
+  const result: LoadResult = {
     kind: RESULT_KIND,
     version: RESULT_VERSION,
     label: o.label ?? null,
@@ -100,7 +138,44 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     latency_ms: latency,
     histograms,
     target_stats: targetStats,
-    interrupted
+    interrupted,
+    client_cpu: clientCpu(run),
+    schedule: null,
+    schedule_kept: null
+  }
+  if (run.open) {
+    const schedule = scheduleResult(run)
+    result.schedule = schedule
+    result.schedule_kept = schedule.kept
+  }
+  return result
+}
+
+function clientCpu (run: LoadRun): LoadResult['client_cpu'] {
+  const requests = run.rec.sent + run.warmupSent
+  const us = run.cpu.user + run.cpu.system
+  return {
+    user_seconds: Number((run.cpu.user / 1e6).toFixed(3)),
+    system_seconds: Number((run.cpu.system / 1e6).toFixed(3)),
+    us_per_request: requests > 0 ? Number((us / requests).toFixed(1)) : null
+  }
+}
+
+function scheduleResult (run: LoadRun): ScheduleResult {
+  const s = run.schedule ?? { due: 0, missed: 0, spanMs: 0 }
+  const sent = run.rec.sent
+  const lag = summarizeMs(run.rec.lag.h, [50, 99], run.rec.lag.exact)
+  const p99 = lag.percentiles['99'] ?? null
+  return {
+    requested_rate: run.options.qps as number,
+    due: s.due,
+    sent,
+    missed: s.missed,
+    achieved_rate: s.spanMs > 0 ? Number((sent / (s.spanMs / 1000)).toFixed(2)) : 0,
+    lag_p50_ms: lag.percentiles['50'] ?? null,
+    lag_p99_ms: p99,
+    lag_max_ms: lag.max,
+    kept: sent >= SCHEDULE_MIN_SENT * s.due && (p99 ?? 0) * 1000 <= SCHEDULE_LAG_P99_US
   }
 }
 
@@ -116,6 +191,10 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
     // a comparison shows heap_size, what Envoy holds from the OS (as /metrics does).
     const sidecar = doc.sidecar_memory_mb as { heap_size?: unknown } | null | undefined
     if (sidecar !== null && typeof sidecar === 'object') out.sidecar_memory_mb = typeof sidecar.heap_size === 'number' ? sidecar.heap_size : null
+    const { hostname, uptime_seconds: uptime } = doc
+    out.process_id = typeof hostname === 'string' && typeof uptime === 'number'
+      ? `${hostname}@${new Date(Math.round((Date.now() - uptime * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z')}`
+      : null
     return out as TargetStats
   } catch {
     return null

@@ -20,7 +20,7 @@ describe('podmeter load output and exit codes', () => {
 
   for (const flag of [['--json'], ['-o', '-']]) {
     test(`${flag.join(' ')}: the result on stdout, the summary on stderr`, async () => {
-      const r = await runCli(['load', '-q', '-n', '200', '-c', '2', '--no-stats', ...flag, `${pm.url}/?delay=0`])
+      const r = await runCli(['load', '-q', '--warmup', '0', '-n', '200', '-c', '2', '--no-stats', ...flag, `${pm.url}/?delay=0`])
       assert.equal(r.code, 0, r.stderr)
       const result = JSON.parse(r.stdout) as LoadResult
       assert.equal(result.kind, 'podmeter-load-result')
@@ -53,7 +53,7 @@ describe('podmeter load output and exit codes', () => {
   test('SIGINT: the result is written with interrupted: true, exit 130', async () => {
     const out = join(tmpdir(), `podmeter-${process.pid}-interrupted.json`)
     await request(`${pm.url}/stats/reset`, { method: 'POST' })
-    const child = spawn(process.execPath, [CLI, 'load', '-q', '-d', '60s', '-c', '2', '--no-stats', '-o', out, `${pm.url}/?delay=1ms`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, 'load', '-q', '--warmup', '0', '-d', '60s', '-c', '2', '--no-stats', '-o', out, `${pm.url}/?delay=1ms`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
     const exited = once(child, 'exit')

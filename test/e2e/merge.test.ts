@@ -39,7 +39,7 @@ test('podmeter merge adds load results and saved /stats/histogram answers; perce
     const fast = tmp('merge-fast.json')
     const slow = tmp('merge-slow.json')
     for (const [file, delay] of [[fast, '1ms'], [slow, '30ms']]) {
-      const r = await runCli(['load', '-q', '-n', '300', '-c', '4', `${pm.url}/?delay=${delay as string}`, '-o', file as string])
+      const r = await runCli(['load', '-q', '--warmup', '0', '-n', '300', '-c', '4', `${pm.url}/?delay=${delay as string}`, '-o', file as string])
       assert.equal(r.code, 0, r.stderr)
     }
     const out = tmp('merged.json')

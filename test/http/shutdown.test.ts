@@ -14,7 +14,7 @@ test('SIGTERM while podmeter load runs at full rate: zero failed requests, every
   const pm = await startCli(['serve', '--delay-ms', '0', '--shutdown-delay-ms', '4000', '--shutdown-grace-ms', '8000'])
   try {
     const out = join(dir, 'load.json')
-    const run = runCli(['load', '-q', '-c', '16', '-d', '2s', '--no-stats', '-o', out, `${pm.url}/?delay=0`])
+    const run = runCli(['load', '-q', '--warmup', '0', '-c', '16', '-d', '2s', '--no-stats', '-o', out, `${pm.url}/?delay=0`])
     await waitFor('the load at full rate', async () => (await getJson(`${pm.url}/stats`)).requests > 2000, 10_000)
     pm.child.kill('SIGTERM')
     await sleep(100)

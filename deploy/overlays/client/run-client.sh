@@ -17,6 +17,9 @@ code=0
 wait "$pid" || code=$?
 # A trapped signal ends `wait` early: wait for podmeter itself to finish.
 while kill -0 "$pid" 2>/dev/null; do code=0; wait "$pid" || code=$?; done
+# 130: stopped by the SIGINT above. Its result is complete up to the stop and
+# says so (interrupted: true): the pod has done its job.
+if [ "$code" = 130 ] && [ -s "$result" ]; then code=0; fi
 
 if [ -s "$result" ]; then
   echo "--- podmeter result begin ---"
