@@ -30,6 +30,7 @@ export const COMPARE_SPEC: CommandSpec = {
     { name: 'html', value: 'FILE', help: 'write a self-contained HTML report with charts' },
     { name: 'output', short: 'o', value: 'FILE', help: 'write every round\'s result as JSON (compare can read it back)' },
     { name: 'quiet', short: 'q', help: 'no progress on stderr' },
+    { name: 'allow-mixed', help: 'compare results of different kinds of load (closed and open loop)' },
     ...LOAD_OPTIONS.filter((o) => !OWN_OPTIONS.has(o.name)).map((o) =>
       o.name === 'duration'
         ? { ...o, help: 'each round sends measured requests for TIME (default 5s)' }
@@ -64,6 +65,7 @@ export async function compareCommand (argv: string[]): Promise<number> {
   if (comparison.targets.length < 2) {
     throw new UsageError(`needs two targets or more, got ${comparison.targets.map((t) => t.name).join(', ') || 'none'} (name files NAME=FILE, or give each run a --label)`)
   }
+  if (!r.flag('allow-mixed')) refuseMixed(comparison)
   const alpha = r.number('alpha', 0.0001, 0.5) ?? DEFAULT_ALPHA
   const rows = buildRows(comparison, percentiles, alpha)
   process.stdout.write((r.flag('markdown') ? renderMarkdown(comparison, rows) : renderText(comparison, rows)) + '\n')
@@ -78,6 +80,25 @@ export async function compareCommand (argv: string[]): Promise<number> {
     process.stderr.write(`wrote ${html}\n`)
   }
   return 0
+}
+
+/**
+ * Closed-loop latency is measured from each send; open-loop latency from
+ * each due time, corrected for coordinated omission. Figures of the two are
+ * not comparable: refuse, naming a round of each.
+ */
+function refuseMixed (c: Comparison): void {
+  const where = new Map<string, string>()
+  for (const t of c.targets) {
+    t.rounds.forEach((round, i) => {
+      const kind = round.mode === 'open' ? `open loop at ${round.requested_rate ?? '?'} req/s` : 'closed loop'
+      if (!where.has(kind)) where.set(kind, `${t.name} round ${i + 1}`)
+    })
+  }
+  const modes = [...where.keys()].map((k) => k.startsWith('open') ? 'open' : 'closed')
+  if (new Set(modes).size > 1) {
+    throw new UsageError(`the results are of different kinds: ${[...where].map(([kind, at]) => `${kind} (${at})`).join(' and ')}; open-loop latency counts from when each request was due (corrected), closed-loop from when it was sent: compare like with like, or pass --allow-mixed`)
+  }
 }
 
 function readTargets (r: Reader): Array<{ name: string, url: URL }> {

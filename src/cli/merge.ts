@@ -22,15 +22,24 @@ export const MERGE_SPEC: CommandSpec = {
     { name: 'histogram', value: 'NAME', help: `which histogram of a load result: ${LATENCY_NAMES.join(', ')} (default e2e)` },
     { name: 'percentiles', short: 'p', value: 'LIST', help: 'percentiles to report (default 50,90,99,99.9)' },
     { name: 'timeout', value: 'TIME', help: 'per URL (default 5s)' },
-    { name: 'output', short: 'o', value: 'FILE', help: 'write the merged histogram and figures as JSON' }
+    { name: 'output', short: 'o', value: 'FILE', help: 'write the merged histogram and figures as JSON' },
+    { name: 'allow-mixed', help: "add a server's and a client's histograms, or different ones of load results, together" }
   ],
-  notes: ['A source that cannot be read stops the merge (exit 1): a sum with a replica missing would look complete and not be.']
+  notes: [
+    'A source that cannot be read stops the merge (exit 1): a sum with a replica missing would look complete and not be.',
+    "A server's own histograms (URLs, saved /stats/histogram answers) and a client's (load results) measure different things and are not added together (exit 2) unless --allow-mixed; a source given twice, or two with the same histogram, is warned about."
+  ]
 }
 
 export const MERGE_KIND = 'podmeter-merge-result'
 
-/** `exact`: sum, min and max in µs where the source gives them (a replica's /stats/histogram does). */
-export interface Source { source: string, histogram: JsHistogram, exact?: Exact }
+/**
+ * `kind`: `server` for a PodMeter's own histogram (its service time), or the
+ * name of a load result's histogram (`e2e`, `overhead`, …: a client's).
+ * `exact`: sum, min and max in µs where the source gives them (a replica's
+ * /stats/histogram does).
+ */
+export interface Source { source: string, kind: string, histogram: JsHistogram, exact?: Exact }
 
 function exactOf (doc: { count?: unknown, min_us?: unknown, max_us?: unknown, mean_us?: unknown }): Exact | undefined {
   const { count, min_us: min, max_us: max, mean_us: mean } = doc
@@ -58,7 +67,7 @@ async function fromUrl (url: URL, timeoutMs: number): Promise<Source> {
     throw new Error(`${href}: ${(err as Error).message}`)
   }
   if (typeof doc?.hdr !== 'string') throw new Error(`${href}: no "hdr" field (is it a PodMeter with GET /stats/histogram?)`)
-  return withExact({ source: href, histogram: decode(doc.hdr, href) }, doc)
+  return withExact({ source: href, kind: 'server', histogram: decode(doc.hdr, href) }, doc)
 }
 
 function withExact (s: Source, doc: { count?: unknown }): Source {
@@ -68,11 +77,11 @@ function withExact (s: Source, doc: { count?: unknown }): Source {
 
 async function fromFile (file: string, name: LatencyName): Promise<Source> {
   const doc = await readJsonFile(file) as { kind?: unknown, hdr?: unknown, count?: unknown, histograms?: Record<string, unknown> } | null
-  if (typeof doc?.hdr === 'string') return withExact({ source: file, histogram: decode(doc.hdr, file) }, doc)
+  if (typeof doc?.hdr === 'string') return withExact({ source: file, kind: 'server', histogram: decode(doc.hdr, file) }, doc)
   if (doc?.kind === RESULT_KIND) {
     const text = doc.histograms?.[name]
     if (typeof text !== 'string') throw new Error(`${file}: this load result has no ${name} histogram`)
-    return { source: `${file} (${name})`, histogram: decode(text, file) }
+    return { source: `${file} (${name})`, kind: name, histogram: decode(text, file) }
   }
   throw new Error(`${file}: neither a /stats/histogram answer (with "hdr") nor a podmeter load result`)
 }
@@ -102,6 +111,15 @@ export async function mergeCommand (argv: string[]): Promise<number> {
     process.stderr.write(`podmeter merge: ${(err as Error).message}\n`)
     return 1
   }
+  const kinds = [...new Set(read.map((s) => s.kind))]
+  if (kinds.length > 1 && !r.flag('allow-mixed')) {
+    const server = read.find((s) => s.kind === 'server')
+    const client = read.find((s) => s.kind !== 'server')
+    throw new UsageError(server !== undefined && client !== undefined
+      ? `${server.source} is a server's own histogram (its service time) and ${client.source} a client's (${client.kind}): their sum would mix two measurements (--allow-mixed adds them anyway)`
+      : `the sources hold different histograms (${kinds.join(', ')}): give one kind (--allow-mixed adds them anyway)`)
+  }
+  for (const warning of duplicates(read)) process.stderr.write(`podmeter merge: warning: ${warning}\n`)
   const merged = sumOf(read.map((s) => s.histogram))
   // Exact min, max and mean only when every source gave them; else HDR's, within 0.1 %.
   const exact = read.every((s) => s.exact !== undefined || s.histogram.totalCount === 0)
@@ -116,6 +134,21 @@ export async function mergeCommand (argv: string[]): Promise<number> {
     process.stdout.write(`  wrote ${output}\n`)
   }
   return 0
+}
+
+/** A source given twice, or two sources with the same non-empty histogram (one replica reached twice): its samples would count twice. */
+function duplicates (sources: readonly Source[]): string[] {
+  const out: string[] = []
+  const seen = new Map<string, string>()
+  for (const s of sources) {
+    const key = `${s.kind} ${s.histogram.totalCount > 0 ? encode(s.histogram) : s.source}`
+    const first = seen.get(key)
+    if (first === undefined) { seen.set(key, s.source); continue }
+    out.push(first === s.source
+      ? `${s.source} is given twice: its samples are counted twice`
+      : `${first} and ${s.source} hold the same histogram (${s.histogram.totalCount} samples): the same replica twice? Its samples are counted twice`)
+  }
+  return out
 }
 
 function describeMerge (sources: Array<{ source: string, summary: MsSummary }>, merged: MsSummary, percentiles: readonly number[]): string {

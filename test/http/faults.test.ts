@@ -44,7 +44,8 @@ test('the worker dies mid-drain 8 times under load: / and /stats answer througho
     assert.equal(s.errors, 0)
     assert.equal(h.count + s.samples_dropped, total, 'every sample is in the histogram or counted as dropped')
     assert.equal(s.samples, h.count, 'the replacement reconciled the figures its predecessor never flushed')
-    assert.ok(s.p50_latency_ms > 0 && s.max_latency_ms >= s.p99_latency_ms)
+    // At delay=0 the server time (request event to head ready) is a few µs or less: p50 may read 0.
+    assert.ok(s.p50_latency_ms >= 0 && s.max_latency_ms >= s.p99_latency_ms && s.max_latency_ms > 0)
     assert.ok(s.threads >= 2, 'a worker is running again')
   } finally {
     await pm.shutdown()
