@@ -10,7 +10,9 @@
 //             1 s: the corrected p99 against the stall-dominated true value
 //             (stall − 1 % of the run), once with the client's core quiet
 //             and once with a CPU hog on it
-//   verdict   10 live compares of identical targets and 10 of delay=0
+//   verdict   10 live compares of one target against itself (an A/A test:
+//             only time separates the two), 10 of two identical processes
+//             (process-to-process differences count too) and 10 of delay=0
 //             against delay=1ms: how often each is called different
 
 import { spawn } from 'node:child_process'
@@ -110,33 +112,39 @@ export async function stall (): Promise<void> {
   raw.stall = out
 }
 
-/** One live compare of two URLs, 5 rounds; whether its end-to-end p50 verdict called them different. */
-async function compareOnce (a: string, b: string): Promise<boolean | null> {
+/** One live compare of two URLs, 5 rounds; whether its end-to-end p50 verdict called them different, and each side's per-round p50s. */
+async function compareOnce (a: string, b: string): Promise<{ significant: boolean | null, p50s: number[][] }> {
   const out = file('compare')
   await pinnedClient(process.execPath, ['dist/src/cli/main.js', 'compare', '-q', '--no-stats', '--rounds', '5', '-d', '1s', '--warmup', '500ms', '-c', '4', '-t', `a=${a}`, '-t', `b=${b}`, '-o', out])
   const c = JSON.parse(readFileSync(out, 'utf8')) as Comparison
   rmSync(out, { force: true })
   const p50 = buildRows(c, [50]).find((r) => r.title === 'end to end p50')
-  return p50?.verdicts[0]?.verdict.significant ?? null
+  return {
+    significant: p50?.verdicts[0]?.verdict.significant ?? null,
+    p50s: c.targets.map((t) => t.rounds.map((r) => r.latency_ms.e2e?.percentiles['50'] ?? Number.NaN))
+  }
 }
 
 export async function verdict (): Promise<void> {
-  process.stderr.write('verdict: 10 live compares of identical targets and 10 of delay=0 vs delay=1ms\n')
+  process.stderr.write('verdict: 10 live compares each: one target against itself, two identical processes, delay=0 vs delay=1ms\n')
   const a = await startPinned(podmeterArgs(0, ['--delay-ms', '0']))
   const b = await startPinned(podmeterArgs(0, ['--delay-ms', '0']))
-  const results: { same: Array<boolean | null>, apart: Array<boolean | null> } = { same: [], apart: [] }
+  const results: Record<'itself' | 'twins' | 'apart', Array<{ significant: boolean | null, p50s: number[][] }>> = { itself: [], twins: [], apart: [] }
+  const urlA = `http://127.0.0.1:${a.port}/?delay=0`
   try {
     for (let i = 0; i < 10; i++) {
-      results.same.push(await compareOnce(`http://127.0.0.1:${a.port}/?delay=0`, `http://127.0.0.1:${b.port}/?delay=0`))
-      results.apart.push(await compareOnce(`http://127.0.0.1:${a.port}/?delay=0`, `http://127.0.0.1:${b.port}/?delay=1ms`))
+      results.itself.push(await compareOnce(urlA, urlA))
+      results.twins.push(await compareOnce(urlA, `http://127.0.0.1:${b.port}/?delay=0`))
+      results.apart.push(await compareOnce(urlA, `http://127.0.0.1:${b.port}/?delay=1ms`))
     }
   } finally {
     await a.stop()
     await b.stop()
   }
   raw.verdict = results
-  const same = results.same.filter((s) => s === false).length
-  const apart = results.apart.filter((s) => s === true).length
-  row('verdict', 'identical targets: compares with no significant difference at the e2e p50', `${same} of 10`, '≥ 9 of 10 (at 5 %, one in 20 is expected)', same >= 9)
+  const none = (k: 'itself' | 'twins'): number => results[k].filter((s) => s.significant === false).length
+  const apart = results.apart.filter((s) => s.significant === true).length
+  row('verdict', 'one target against itself (A/A): compares with no significant difference at the e2e p50', `${none('itself')} of 10`, '≥ 9 of 10 (at 5 %, one in 20 is expected)', none('itself') >= 9)
+  row('verdict', 'two identical processes: compares with no significant difference at the e2e p50', `${none('twins')} of 10`, '≥ 9 of 10', none('twins') >= 9)
   row('verdict', 'delay=0 vs delay=1ms: compares that found it at the e2e p50', `${apart} of 10`, '≥ 9 of 10', apart >= 9)
 }

@@ -15,7 +15,10 @@
 // time a stalled server made it wait (coordinated omission corrected, as
 // wrk2). Between due times the engine sleeps on a timer, never spins: Node's
 // timers have 1 ms resolution, so a request may leave up to about 1 ms after
-// it was due, and how late each one left is recorded (client lag). -d ends
+// it was due, and how late each one left is recorded (client lag), and of
+// that, how long it waited after a connection was free as well (the
+// client's own delay: the rest was waiting for a connection, which a
+// stalled server causes). -d ends
 // the measured part on time: what was due and not sent by then is counted as
 // missed, never sent late; requests in flight get --timeout, then count as
 // timed out. The send time is taken when undici writes the request
@@ -34,6 +37,10 @@ class Slot implements Dispatcher.DispatchHandler {
   readonly client: Client
   /** performance.now() ms when the request was due (open loop). */
   due = 0
+  /** When it could have left: due, and this slot free (open loop). */
+  ready = 0
+  /** When this slot last became free. */
+  freeAt = 0
   /** When undici wrote it. */
   sent = 0
   status = 0
@@ -207,6 +214,7 @@ export class LoadRun {
   #sendOpen (slot: Slot): void {
     const t = this.#table
     slot.due = t.start + t.next * t.interval
+    slot.ready = Math.max(slot.due, slot.freeAt)
     t.next++
     this.#dispatchOn(slot, this.#phase === 'measured')
   }
@@ -288,7 +296,10 @@ export class LoadRun {
       this.#measuredInFlight--
       const sentUs = Math.round((end - slot.sent) * 1000)
       this.rec.record(slot.status, this.open ? Math.round((end - slot.due) * 1000) : sentUs, sentUs, slot.serverUs)
-      if (this.open) this.rec.lag.record(Math.max(0, Math.round((slot.sent - slot.due) * 1000)))
+      if (this.open) {
+        this.rec.lag.record(Math.max(0, Math.round((slot.sent - slot.due) * 1000)))
+        this.rec.ownLag.record(Math.max(0, Math.round((slot.sent - slot.ready) * 1000)))
+      }
       this.lastEnd = end
     } else {
       this.warmupResponses++
@@ -308,6 +319,7 @@ export class LoadRun {
   }
 
   #after (slot: Slot, now: number): void {
+    slot.freeAt = now
     if (!this.open) { this.#sendClosed(slot, now); return }
     this.#advance(now)
     if (!this.#stopping && this.#phase !== 'done' && this.#table.nextDue <= now) {

@@ -26,7 +26,7 @@ export const LOAD_SPEC: CommandSpec = {
     { name: 'quiet', short: 'q', help: 'no progress on stderr' }
   ],
   notes: [
-    'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it, and so is how late the client sent each request (client lag). -d ends an open-loop run on time: requests due but not sent by then are counted as missed. A client that sent less than 95 % of what fell due, or whose lag p99 passed 3 ms, did not keep its schedule: it says so on stderr and in the result (schedule_kept: false).',
+    'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it, and so is how late the client sent each request (client lag). -d ends an open-loop run on time: requests due but not sent by then are counted as missed. A client that sent less than 95 % of what fell due, or whose own lag p99 (after a request was due and a connection free) passed 3 ms, did not keep its schedule: it says so on stderr and in the result (schedule_kept: false).',
     'Durations: 500ms, 10s, 2m; a bare number is seconds. Ctrl-C stops early and still reports.',
     'Exit codes: 0 the run measured; 1 no request was answered (unreachable target, every request failed); 2 usage; 130 interrupted by Ctrl-C (the result says interrupted: true).'
   ]
@@ -78,7 +78,7 @@ export function behind (r: LoadResult): string {
   const s = r.schedule
   if (s === null) return ''
   const share = s.due > 0 ? (100 * s.sent) / s.due : 100
-  return `podmeter load: the client fell behind its schedule: it sent ${fmtInt(s.sent)} of the ${fmtInt(s.due)} requests that fell due (${fmtNum(share, 1)} %, ${fmtNum(s.achieved_rate, 1)} of ${fmtNum(s.requested_rate, 1)} req/s), its lag p99 was ${fmtMs(s.lag_p99_ms)} ms; the latency figures include the client's own delay`
+  return `podmeter load: the client fell behind its schedule: it sent ${fmtInt(s.sent)} of the ${fmtInt(s.due)} requests that fell due (${fmtNum(share, 1)} %, ${fmtNum(s.achieved_rate, 1)} of ${fmtNum(s.requested_rate, 1)} req/s), its own lag p99 (after a request was due and a connection free) was ${fmtMs(s.own_lag_p99_ms)} ms; the latency figures include the client's own delay`
 }
 
 function errorSummary (r: LoadResult): string {
@@ -123,7 +123,7 @@ export function describe (r: LoadResult): string {
   lines.push(`  ${shape}, ${r.duration_seconds.toFixed(2)} s measured${r.warmup_seconds > 0 ? ` after ${r.warmup_seconds} s warm-up` : ', cold (--warmup 0): the first requests include the client\'s own warm-up'}`)
   const s = r.schedule
   if (s !== null) {
-    lines.push(`  schedule    ${fmtInt(s.sent)} sent of ${fmtInt(s.due)} due${s.missed > 0 ? ` (${fmtInt(s.missed)} missed)` : ''}, lag p50 ${fmtMs(s.lag_p50_ms)} / p99 ${fmtMs(s.lag_p99_ms)} ms: ${s.kept ? 'kept' : 'NOT kept'}`)
+    lines.push(`  schedule    ${fmtInt(s.sent)} sent of ${fmtInt(s.due)} due${s.missed > 0 ? ` (${fmtInt(s.missed)} missed)` : ''}, lag p50 ${fmtMs(s.lag_p50_ms)} / p99 ${fmtMs(s.lag_p99_ms)} ms (own p99 ${fmtMs(s.own_lag_p99_ms)}): ${s.kept ? 'kept' : 'NOT kept'}`)
   }
   const requested = r.requested_rate === null ? 'as fast as answered' : `${fmtNum(r.requested_rate, 1)} requested`
   lines.push(`  rate        ${fmtNum(r.rate, 1)} req/s (${requested})`)

@@ -65,6 +65,8 @@ export class Recorder {
   readonly overhead = new Track()
   /** Open loop only: how late each measured request was written against its due time. */
   readonly lag = new Track()
+  /** Open loop only: how late it was written after it was due and a connection was free: the client's own delay. */
+  readonly ownLag = new Track()
   readonly open: boolean
   readonly statuses = new Float64Array(1000)
   readonly errors: Record<ErrorKind, number> = { timeout: 0, reset: 0, refused: 0, other: 0 }
