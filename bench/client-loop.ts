@@ -3,9 +3,10 @@
 //
 //   openloop  CPU per request of the client (its own client_cpu, every
 //             thread) in closed loop at full rate, in open loop at
-//             1,000 req/s over 10 connections for 10 s (wrk2 here: 0.5–0.6 s
-//             of CPU), and in open loop at 80 % of the closed-loop rate;
-//             rounds interleaved
+//             1,000 req/s over 10 connections for 10 s (and the whole
+//             process's, by the shell's `times`; with WRK2=path/to/wrk2's
+//             wrk, wrk2's beside it in the same rounds), and in open loop at
+//             80 % of the closed-loop rate; rounds interleaved
 //   stall     open loop at 1,000 req/s for 10 s, the server SIGSTOPped for
 //             1 s: the corrected p99 against the stall-dominated true value
 //             (stall − 1 % of the run), once with the client's core quiet
@@ -27,13 +28,28 @@ import { raw, ROUNDS, row } from './report.js'
 
 const file = (name: string): string => join(os.tmpdir(), `podmeter-bench-${process.pid}-${name}.json`)
 
+/** The result, and the CPU seconds of the whole process (start-up and exit included), by the shell's `times`. */
+type Timed = LoadResult & { process_cpu_seconds: number }
+
 /** One `podmeter load` pinned to the client CPU; its result. */
-async function load (args: string[]): Promise<LoadResult> {
+async function load (args: string[]): Promise<Timed> {
   const out = file('load')
-  await pinnedClient(process.execPath, ['dist/src/cli/main.js', 'load', '-q', '--no-stats', ...args, '-o', out])
-  const r = JSON.parse(readFileSync(out, 'utf8')) as LoadResult
+  const text = await pinnedClient('sh', ['-c', '"$0" "$@"; rc=$?; times; exit $rc', process.execPath, 'dist/src/cli/main.js', 'load', '-q', '--no-stats', ...args, '-o', out])
+  const r = JSON.parse(readFileSync(out, 'utf8')) as Timed
   rmSync(out, { force: true })
+  r.process_cpu_seconds = childCpuSeconds(text)
   return r
+}
+
+/** The children's CPU seconds from the last line of the shell's `times`: "0m1.230000s 0m0.250000s". */
+function childCpuSeconds (text: string): number {
+  const children = text.trim().split('\n').at(-1) ?? ''
+  return [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0)
+}
+
+/** wrk2 (WRK2=path to its wrk binary; built beside the project, never shipped) at 1,000 req/s over 10 connections for 10 s: its CPU seconds. */
+async function wrk2 (url: string): Promise<number> {
+  return childCpuSeconds(await pinnedClient('sh', ['-c', '"$0" "$@" >/dev/null; rc=$?; times; exit $rc', process.env.WRK2 as string, '-t1', '-c10', '-R1000', '-d10s', url]))
 }
 
 const cpuSeconds = (r: LoadResult): number => r.client_cpu.user_seconds + r.client_cpu.system_seconds
@@ -42,7 +58,8 @@ export async function openloop (): Promise<void> {
   process.stderr.write('openloop: the client\'s CPU per request, closed and open loop, against bare node:http\n')
   const bare = await startPinned(bareArgs(0))
   const url = `http://127.0.0.1:${bare.port}/`
-  const runs: Record<string, LoadResult[]> = { closed: [], open1000: [], open80: [] }
+  const runs: Record<string, Timed[]> = { closed: [], open1000: [], open80: [] }
+  const wrk2Cpu: number[] = []
   try {
     for (let r = 0; r < ROUNDS; r++) {
       const closed = await load(['-c', '10', '-d', '5s', url])
@@ -52,6 +69,7 @@ export async function openloop (): Promise<void> {
         async () => { runs.open1000!.push(await load(['--qps', '1000', '-c', '10', '-d', '10s', url])) },
         async () => { runs.open80!.push(await load(['--qps', String(high), '-c', '10', '-d', '5s', url])) }
       ]
+      if (process.env.WRK2 !== undefined) order.splice(1, 0, async () => { wrk2Cpu.push(await wrk2(url)) })
       if (r % 2 === 1) order.reverse()
       for (const run of order) await run()
     }
@@ -61,6 +79,11 @@ export async function openloop (): Promise<void> {
   raw.openloop = runs
   const us = (v: LoadResult[]): number[] => v.map((x) => x.client_cpu.us_per_request ?? Number.NaN)
   row('openloop', 'client CPU s, --qps 1000 -c 10 -d 10s (1 s warm-up included)', spread(runs.open1000!.map(cpuSeconds)), '≤ 1.5', median(runs.open1000!.map(cpuSeconds)) <= 1.5)
+  row('openloop', 'the same, the whole process (start-up and exit included)', spread(runs.open1000!.map((x) => x.process_cpu_seconds)), '≤ 1.5', median(runs.open1000!.map((x) => x.process_cpu_seconds)) <= 1.5)
+  if (wrk2Cpu.length > 0) {
+    row('openloop', 'wrk2 -t1 -c10 -R1000 -d10s, the whole process, CPU s (same rounds)', spread(wrk2Cpu))
+    row('openloop', 'podmeter ÷ wrk2, whole process CPU', spread(runs.open1000!.map((x, i) => x.process_cpu_seconds / (wrk2Cpu[i] ?? Number.NaN))))
+  }
   row('openloop', 'client µs per request, closed loop -c 10', spread(us(runs.closed!), 1))
   row('openloop', 'client µs per request, open loop at 1,000 req/s', spread(us(runs.open1000!), 1))
   row('openloop', 'client µs per request, open loop at 80 % of the closed-loop rate', spread(us(runs.open80!), 1))

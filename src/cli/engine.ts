@@ -1,12 +1,10 @@
-// The load generator's engine, on undici's low-level Client.dispatch.
+// The load generator's engine: the closed and the open loop over a
+// transport (transport.ts): undici's low-level Client.dispatch for the
+// closed loop, plain sockets for the open loop.
 //
-// Each connection is one undici Client with `pipelining` slots; a slot is a
-// reusable handler object that carries one request at a time, so a request
-// allocates nothing of ours (undici still builds its Request). The request
-// options are built once. Clients are created with pipelining ≥ 2 so that a
-// slot dispatching its next request from onResponseEnd writes it at once:
-// with pipelining 1 undici waits a whole event-loop turn before reusing a
-// socket, which cost about a quarter of the request rate here.
+// Each connection carries `pipelining` slots; a slot is a reusable handler
+// object that carries one request at a time, so a request allocates nothing
+// of ours.
 //
 // Closed loop: every slot sends its next request as soon as its response
 // ends. Open loop (--qps): request i is due at start + i / rate (timetable.ts),
@@ -18,40 +16,68 @@
 // it was due, and how late each one left is recorded (client lag), and of
 // that, how long it waited after a connection was free as well (the
 // client's own delay: the rest was waiting for a connection, which a
-// stalled server causes). -d ends
-// the measured part on time: what was due and not sent by then is counted as
-// missed, never sent late; requests in flight get --timeout, then count as
-// timed out. The send time is taken when undici writes the request
-// (onRequestStart), so undici's own queueing is not counted as network time.
+// stalled server causes). -d ends the measured part on time: what was due
+// and not sent by then is counted as missed, never sent late; requests in
+// flight get --timeout, then count as timed out. The send time is taken when
+// the request is written (undici's onRequestStart), so a transport's own
+// queueing is not counted as network time.
 
 import type { IncomingHttpHeaders } from 'node:http'
-import { Client, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import type { Exchange } from './http1-connection.js'
 import type { LoadOptions } from './load-options.js'
 import { Recorder } from './recorder.js'
 import { serverTimingUs } from './server-timing.js'
 import { Timetable } from './timetable.js'
+import type { Transport, TransportConnection } from './transport.js'
 
-/** One request at a time on a connection: undici's handler for it, reused for the next. */
-class Slot implements Dispatcher.DispatchHandler {
+/** What a transport talks to: undici's handler interface, or the lean connection's. */
+export type EngineHandler = Dispatcher.DispatchHandler & Exchange
+
+/** One request at a time on a connection: the transport's handler for it, reused for the next. */
+class Slot implements EngineHandler {
   readonly run: LoadRun
-  readonly client: Client
+  readonly connection: TransportConnection<EngineHandler>
   /** performance.now() ms when the request was due (open loop). */
   due = 0
   /** When it could have left: due, and this slot free (open loop). */
   ready = 0
   /** When this slot last became free. */
   freeAt = 0
-  /** When undici wrote it. */
+  /** When it was written. */
   sent = 0
   status = 0
   serverUs = -1
   measured = false
 
-  constructor (run: LoadRun, client: Client) {
+  constructor (run: LoadRun, connection: TransportConnection<EngineHandler>) {
     this.run = run
-    this.client = client
+    this.connection = connection
   }
 
+  // The lean connection's interface (open loop).
+  onWritten (): void {
+    this.sent = performance.now()
+  }
+
+  onHead (status: number, serverTiming: string | undefined): void {
+    this.status = status
+    this.serverUs = serverTimingUs(serverTiming)
+  }
+
+  onBody (bytes: number): void {
+    if (this.measured) this.run.rec.bytes += bytes
+  }
+
+  onDone (): void {
+    this.run.complete(this)
+  }
+
+  onFail (err: Error): void {
+    this.run.failed(this, err)
+  }
+
+  // undici's (closed loop).
   onRequestStart (): void {
     this.sent = performance.now()
   }
@@ -108,8 +134,8 @@ export class LoadRun {
   cancelled = 0
   /** Open loop: set when the measured part's schedule has ended (by -d, -n or a stop). */
   schedule: ScheduleFigures | undefined
-  readonly #clients: Client[] = []
-  readonly #dispatch: Dispatcher.DispatchOptions
+  readonly #transport: Transport<EngineHandler>
+  /** Free slots, least recently used first: the open loop spreads its requests over every connection in turn. */
   readonly #idle: Slot[] = []
   #resolve!: () => void
   #inFlight = 0
@@ -126,34 +152,14 @@ export class LoadRun {
   #wakeAt = Number.POSITIVE_INFINITY
   #hardStop: NodeJS.Timeout | undefined
 
-  constructor (options: LoadOptions) {
+  constructor (options: LoadOptions, transport: Transport<EngineHandler>) {
     this.options = options
     this.open = options.qps !== undefined
     this.rec = new Recorder(this.open)
     this.done = new Promise((resolve) => { this.#resolve = resolve })
-    const timeoutMs = options.timeoutUs / 1000
-    const url = options.url
-    this.#dispatch = {
-      path: url.pathname + url.search,
-      method: options.method,
-      headers: options.headers,
-      body: options.body ?? null,
-      // Keep GETs pipelined when asked, and HEAD on its connection.
-      blocking: false,
-      reset: false
-    }
-    for (let c = 0; c < options.connections; c++) {
-      const client = new Client(url.origin, {
-        pipelining: Math.max(2, options.pipelining),
-        connectTimeout: timeoutMs,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        keepAliveTimeout: 60_000
-      })
-      client.on('connect', () => { this.connectionsOpened++ })
-      this.#clients.push(client)
-      for (let p = 0; p < options.pipelining; p++) this.#idle.push(new Slot(this, client))
-    }
+    this.#transport = transport
+    const connections = Array.from({ length: options.connections }, () => transport.connection(() => { this.connectionsOpened++ }))
+    for (let p = 0; p < options.pipelining; p++) for (const c of connections) this.#idle.push(new Slot(this, c))
     this.startAt = performance.now()
     const warmupMs = options.warmupUs / 1000
     this.measureStart = this.startAt + warmupMs
@@ -224,7 +230,7 @@ export class LoadRun {
     slot.sent = 0
     if (measured) { this.rec.sent++; this.#measuredInFlight++ } else this.warmupSent++
     this.#inFlight++
-    slot.client.dispatch(this.#dispatch, slot)
+    slot.connection.send(slot)
   }
 
   /** Moves the open loop on to its next phase when the current one is over. */
@@ -264,7 +270,7 @@ export class LoadRun {
     const now = performance.now()
     this.#advance(now)
     while (!this.#stopping && this.#phase !== 'done' && this.#idle.length > 0 && this.#table.nextDue <= now) {
-      this.#sendOpen(this.#idle.pop() as Slot)
+      this.#sendOpen(this.#idle.shift() as Slot)
       if (this.#table.exhausted) this.#advance(now)
     }
     this.#arm(now)
@@ -276,7 +282,9 @@ export class LoadRun {
    * always for the phase's end; a sooner wake replaces a later one. Its 1 ms
    * resolution is most of the client lag. (Sleeping in Atomics.wait for the
    * last millisecond was tried: 0.15 ms of lag instead of 0.5, but three
-   * times the CPU on this machine.)
+   * times the CPU on this machine.) The loop's clock is coarse, so about
+   * one timer in five fires a little early, finds nothing due and sleeps
+   * again; counting the delay from the loop clock was tried and did not help.
    */
   #arm (now: number): void {
     if (this.#stopping || this.#phase === 'done') return
@@ -364,6 +372,6 @@ export class LoadRun {
     this.cpu = process.cpuUsage(this.#cpuStart)
     if (this.#hardStop !== undefined) clearTimeout(this.#hardStop)
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    Promise.all(this.#clients.map(async (c) => await c.destroy())).then(() => this.#resolve(), () => this.#resolve())
+    this.#transport.close().then(() => this.#resolve(), () => this.#resolve())
   }
 }

@@ -58,6 +58,8 @@ export const LOAD_OPTIONS: OptionSpec[] = [
 ]
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** Header fields that frame the message or manage the connection: the client sets them, never -H. */
+const FRAMING = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection'])
 
 export function parseUrl (text: string, what = 'URL'): URL {
   let url: URL
@@ -84,6 +86,7 @@ export function readLoadOptions (r: Reader, url: URL, defaults: { durationUs?: n
     const name = colon < 0 ? '' : h.slice(0, colon).trim()
     const value = colon < 0 ? '' : h.slice(colon + 1).trim()
     if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`-H/--header: ${JSON.stringify(h)} is not 'Name: value'`)
+    if (FRAMING.has(name.toLowerCase())) throw new UsageError(`-H/--header: ${name} is the client's to set (connections are kept alive, a -b body gets its Content-Length)`)
     headers.push(name, value)
   }
   const body = r.string('body')

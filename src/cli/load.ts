@@ -9,11 +9,13 @@
 
 import { open, type FileHandle } from 'node:fs/promises'
 import { type CommandSpec, parseArgs, Reader, UsageError } from './args.js'
-import { LoadRun } from './engine.js'
+import { type EngineHandler, LoadRun } from './engine.js'
 import { fmtInt, fmtMs, fmtNum, pName, textTable } from './format.js'
 import { LOAD_OPTIONS, type LoadOptions, parseUrl, readLoadOptions } from './load-options.js'
+import { LeanTransport } from './lean-transport.js'
 import { Progress } from './progress.js'
 import { buildResult, fetchTargetStats, type LatencyName, type LoadResult } from './result.js'
+import type { Transport } from './transport.js'
 
 export const LOAD_SPEC: CommandSpec = {
   command: 'load',
@@ -89,7 +91,7 @@ function errorSummary (r: LoadResult): string {
 /** One run with progress and Ctrl-C handling, then the target's /stats. */
 export async function loadOnce (options: LoadOptions, ui: { progress: boolean, label?: string }): Promise<LoadResult> {
   const startedAt = new Date()
-  const run = new LoadRun(options)
+  const run = new LoadRun(options, await transportFor(options))
   let interrupted = false
   const onSigint = (): void => { interrupted = true; run.stop() }
   process.once('SIGINT', onSigint)
@@ -157,4 +159,11 @@ export function describe (r: LoadResult): string {
     if (parts.length > 0) lines.push('', `  target      ${parts.join(', ')}`)
   }
   return lines.join('\n')
+}
+
+/** Plain sockets for the open loop, which must sleep cheaply; undici, loaded only then, for the closed loop. */
+async function transportFor (options: LoadOptions): Promise<Transport<EngineHandler>> {
+  if (options.qps !== undefined) return new LeanTransport(options)
+  const { UndiciTransport } = await import('./undici-transport.js')
+  return new UndiciTransport(options)
 }

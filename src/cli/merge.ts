@@ -6,13 +6,13 @@
 
 import { writeFile } from 'node:fs/promises'
 import type { JsHistogram } from 'hdr-histogram-js'
-import { request } from 'undici'
 import { type CommandSpec, parseArgs, parsePercentiles, Reader, UsageError } from './args.js'
 import { decode, encode, sumOf, summarizeMs, type Exact, type MsSummary } from '../shared/hdr.js'
 import { fmtInt, fmtMs, pName, textTable } from './format.js'
 import { DEFAULT_PERCENTILES } from './load-options.js'
 import { LATENCY_NAMES, RESULT_KIND, type LatencyName } from './result.js'
 import { readJsonFile } from './json-file.js'
+import { getText } from './get-text.js'
 
 export const MERGE_SPEC: CommandSpec = {
   command: 'merge',
@@ -59,10 +59,9 @@ async function fromUrl (url: URL, timeoutMs: number): Promise<Source> {
   const href = histogramUrl(url)
   let doc: { hdr?: unknown, count?: unknown }
   try {
-    const res = await request(href, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
-    const text = await res.body.text()
-    if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${text.slice(0, 200)}`)
-    doc = JSON.parse(text)
+    const res = await getText(href, timeoutMs)
+    if (res.status !== 200) throw new Error(`answered ${res.status}: ${res.text.slice(0, 200)}`)
+    doc = JSON.parse(res.text)
   } catch (err) {
     throw new Error(`${href}: ${(err as Error).message}`)
   }

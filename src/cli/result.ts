@@ -3,8 +3,8 @@
 // with µs resolution; the histograms are HdrHistogram's compressed base64
 // of integer µs, so runs can be added exactly later.
 
-import { request } from 'undici'
 import type { LoadRun } from './engine.js'
+import { getText } from './get-text.js'
 import { encode, summarizeMs, type MsSummary } from '../shared/hdr.js'
 import type { Track } from './recorder.js'
 
@@ -187,9 +187,9 @@ function scheduleResult (run: LoadRun): ScheduleResult {
 /** The memory and mode keys of a target's /stats; null if it cannot be read within a second or two. */
 export async function fetchTargetStats (url: string): Promise<TargetStats | null> {
   try {
-    const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 })
-    if (res.statusCode !== 200) { await res.body.dump(); return null }
-    const doc = await res.body.json() as Record<string, unknown>
+    const res = await getText(url, 2000)
+    if (res.status !== 200) return null
+    const doc = JSON.parse(res.text) as Record<string, unknown>
     const out: Record<string, unknown> = {}
     for (const k of TARGET_STAT_KEYS) if (k in doc) out[k] = doc[k]
     // /stats reports Envoy's memory as {allocated, heap_size, physical} in MiB;

@@ -57,6 +57,8 @@ test('the client commands refuse bad arguments with exit code 2 and a clear mess
     [['load', '--qps', '-5', 'http://127.0.0.1:1/'], /--qps: "-5" is not a number/],
     [['load', '-p', '50,200', 'http://127.0.0.1:1/'], /-p\/--percentiles: "200" is not a percentile/],
     [['load', '-H', 'no colon', 'http://127.0.0.1:1/'], /-H\/--header: "no colon" is not 'Name: value'/],
+    [['load', '-H', 'Content-Length: 5', 'http://127.0.0.1:1/'], /-H\/--header: Content-Length is the client's to set/],
+    [['load', '-H', 'transfer-encoding: chunked', '--qps', '10', 'http://127.0.0.1:1/'], /transfer-encoding is the client's to set/],
     [['load', '--bogus', 'http://127.0.0.1:1/'], /unknown option --bogus/],
     [['compare'], /needs result files, or --target/],
     [['compare', '-t', 'a=http://127.0.0.1:1/'], /give two targets or more/],

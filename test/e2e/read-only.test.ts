@@ -16,10 +16,12 @@ const NOBODY = 65534
 
 // Runs as root inside the new mount namespace, then drops to uid 65534. /tmp
 // becomes a mount of its own (bound onto itself, so a Node installed under it,
-// as CI's Node 24 is, still runs) and stays writable; every other mount turns
-// read-only.
+// as CI's Node 24 is, still runs) and stays writable; the checkout is bound
+// onto itself too, so that it turns read-only with every other mount even
+// when it lies under /tmp.
 const SANDBOX = `set -e
 mount --bind /tmp /tmp
+mount --bind "$PWD" "$PWD"
 while read -r _ mp _; do
   case "$mp" in /tmp|/proc|/proc/*|/sys|/sys/*) continue ;; esac
   mount -o remount,bind,ro "$mp" 2>/dev/null || true
