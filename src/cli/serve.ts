@@ -41,6 +41,10 @@ export async function serveCommand (argv: string[]): Promise<number | null> {
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
+  running.ready.catch((err: Error) => {
+    process.stderr.write(`podmeter: the histogram worker could not start: ${err.message}\n`)
+    process.exit(1)
+  })
   // Only now: whoever waits for this line may signal at once, and a signal
   // before the handlers are in would kill the process outright.
   process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s)\n`)

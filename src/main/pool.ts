@@ -5,6 +5,13 @@
 // flight, and early when the ring passes its high-water mark. piscina runs the
 // pool's tasks one at a time on the one thread, so a snapshot never races a
 // drain over the histograms.
+//
+// A task that takes too long is given up here, not aborted: piscina
+// terminates the thread of an aborted task, so every slow /stats would kill
+// the worker, and a replacement still starting would be killed in turn. The
+// worker is replaced only when it had answered and then answered nothing for
+// two timeouts. While it cannot answer, /stats and /metrics serve the last
+// answer they had, marked stale with its age.
 
 import { Piscina } from 'piscina'
 import { ApiError } from '../shared/errors.js'
@@ -27,10 +34,15 @@ export class HistogramPool {
   #lastDone = performance.now()
   /** Set once the worker has answered a first task. */
   ready = false
+  /** Whether the current thread has answered since it started: one that has not is starting, never stuck. */
+  #answered = false
+  /** The last answer to each cacheable task, and when it came. */
+  readonly #lastGood = new Map<string, { result: TaskResult, at: number }>()
 
   /** `baseline`: the baseline listener's buffer, drained and snapshotted together with the main one. */
-  constructor (views: Views, baseline: Views | null, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean }) {
-    const workerData: WorkerData = { sab: views.sab, baselineSab: baseline?.sab ?? null, layout: views.config, faults: options.faults === true }
+  constructor (views: Views, baseline: Views | null, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean, faultStartMs?: number }) {
+    const faults = options.faults === true
+    const workerData: WorkerData = { sab: views.sab, baselineSab: baseline?.sab ?? null, layout: views.config, faults, startStallMs: faults ? options.faultStartMs ?? 0 : 0 }
     this.#pool = new Piscina<Task, TaskResult>({
       filename: WORKER.href,
       minThreads: 1,
@@ -43,6 +55,7 @@ export class HistogramPool {
     // A worker that dies is replaced by piscina; its task fails and #run tries
     // it once more. Without a listener the 'error' event would crash us.
     this.#pool.on('error', () => {})
+    this.#pool.on('workerCreate', () => { this.#answered = false })
     this.#timeoutMs = options.statsTimeoutMs
     // Every task drains first, so a tick soon after one (a /stats poll, a
     // scrape) would only wake the worker again for next to nothing.
@@ -56,21 +69,39 @@ export class HistogramPool {
     if (this.#draining || this.#closed) return
     this.#draining = true
     this.#pool.run({ op: 'drain', second: nowSecond() }).then(
-      (r) => { this.#draining = false; this.#lastDone = performance.now(); if (r.ok) this.ready = true },
+      (r) => { this.#draining = false; if (r.ok) this.#done() },
       () => { this.#draining = false }
     )
   }
 
   /** Percentiles of the lifetime and the window; `extra` adds a list over a range of its own. */
-  async snapshot (percentiles: number[], extra?: { range: Range, percentiles: number[] }): Promise<Snapshot> {
+  async snapshot (percentiles: number[], extra?: { range: Range, percentiles: number[] }): Promise<Snapshot & Staleness> {
     const task: Task = { op: 'snapshot', second: nowSecond(), percentiles }
     if (extra !== undefined) task.extra = extra
-    return await this.#run(task) as Snapshot
+    // Only the default snapshot is kept: ?percentiles= lists are the caller's, unbounded.
+    return await this.#cached(extra === undefined ? `snapshot ${percentiles.join()}` : undefined, task) as Snapshot & Staleness
   }
 
   /** The lifetime histogram's sample count at or below each boundary (µs, ascending). */
-  async buckets (boundsUs: number[]): Promise<Buckets> {
-    return await this.#run({ op: 'buckets', second: nowSecond(), boundsUs }) as Buckets
+  async buckets (boundsUs: number[]): Promise<Buckets & Staleness> {
+    return await this.#cached(`buckets ${boundsUs.join()}`, { op: 'buckets', second: nowSecond(), boundsUs }) as Buckets & Staleness
+  }
+
+  /**
+   * #run, falling back on the last answer under `key` (with its age) when
+   * the worker cannot answer now: a dying or replaced worker does not take
+   * /stats and /metrics down with it. With nothing to fall back on, 503.
+   */
+  async #cached (key: string | undefined, task: Task): Promise<TaskResult & Staleness> {
+    try {
+      const result = await this.#run(task)
+      if (key !== undefined) this.#lastGood.set(key, { result, at: performance.now() })
+      return result
+    } catch (err) {
+      const last = key === undefined ? undefined : this.#lastGood.get(key)
+      if (last === undefined || !(err instanceof ApiError) || err.code !== 'STATS_UNAVAILABLE') throw err
+      return { ...last.result, staleMs: performance.now() - last.at }
+    }
   }
 
   async histogram (range: Range, format: 'json' | 'hgrm'): Promise<HistogramExport> {
@@ -79,6 +110,8 @@ export class HistogramPool {
 
   /** `until`: each listener's ring write sequence when its counters were zeroed, main first. */
   async reset (until: number[]): Promise<void> {
+    // An answer from before the reset is no answer for after it.
+    this.#lastGood.clear()
     await this.#run({ op: 'reset', second: nowSecond(), until })
   }
 
@@ -94,9 +127,19 @@ export class HistogramPool {
     if (!r.ok) throw new ApiError('STATS_UNAVAILABLE', r.message)
   }
 
-  /** Resolves once the worker answers; readiness depends on it. */
+  /**
+   * Resolves once the worker first answers, however long it takes to start
+   * (a CPU-throttled pod's first worker can take seconds): readiness depends
+   * on it, listening does not. Rejects only if the worker cannot start.
+   */
   async start (): Promise<void> {
-    await this.#run({ op: 'drain', second: nowSecond() })
+    await this.#pool.run({ op: 'drain', second: nowSecond() })
+    this.#done()
+  }
+
+  #done (): void {
+    this.#lastDone = performance.now()
+    this.#answered = true
     this.ready = true
   }
 
@@ -104,38 +147,56 @@ export class HistogramPool {
    * Runs a task within STATS_TIMEOUT_MS. A task whose worker died under it
    * (piscina starts a replacement on the same buffer) is tried once more
    * within the same time: every task here drains first and is idempotent.
-   * A full queue fails at once; a timeout ends in 503, and a worker that has
-   * completed nothing for two timeouts is stuck and replaced.
+   * A full queue fails at once; a timeout ends in 503 while the task runs
+   * on, and a worker that answered before and has completed nothing for two
+   * timeouts is stuck and replaced.
    */
   async #run (task: Task): Promise<TaskResult> {
-    const signal = AbortSignal.timeout(this.#timeoutMs)
+    const deadline = performance.now() + this.#timeoutMs
     for (let attempt = 1; ; attempt++) {
       if (this.#closed) throw new ApiError('SHUTTING_DOWN')
       try {
-        const result = await this.#pool.run(task, { signal })
-        this.#lastDone = performance.now()
+        const result = await this.#within(this.#pool.run(task), deadline)
         if (!result.ok) throw new ApiError('STATS_UNAVAILABLE', result.message)
         return result
       } catch (err) {
         if (err instanceof ApiError) throw err
-        if (signal.aborted) {
+        if (err === TIMED_OUT) {
           const stuck = this.#replaceIfStuck()
           throw new ApiError('STATS_UNAVAILABLE', `the histogram worker did not answer within ${this.#timeoutMs} ms${stuck ? ' and is being replaced' : ''}; counters are safe, retry`)
         }
         if (/queue is at limit/i.test((err as Error).message)) {
-          throw new ApiError('STATS_UNAVAILABLE', `the histogram worker has ${MAX_QUEUE} tasks waiting; counters are safe, retry`)
+          // Tasks given up on still wait their turn: a stuck worker fills the queue.
+          const stuck = this.#replaceIfStuck()
+          throw new ApiError('STATS_UNAVAILABLE', `the histogram worker has ${MAX_QUEUE} tasks waiting${stuck ? ' and is being replaced' : ''}; counters are safe, retry`)
         }
         if (attempt >= 2) throw new ApiError('STATS_UNAVAILABLE', `the histogram worker failed (${(err as Error).message}); counters are safe, retry`)
       }
     }
   }
 
-  /** Terminates a worker that has completed no task for two timeouts; piscina replaces it. */
+  /** `running`, or TIMED_OUT at `deadline`; the task itself goes on and still counts as an answer when it ends. */
+  async #within (running: Promise<TaskResult>, deadline: number): Promise<TaskResult> {
+    let timer: NodeJS.Timeout | undefined
+    const answered = running.then((r) => { this.#done(); return r })
+    answered.catch(() => {})
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(TIMED_OUT), Math.max(0, deadline - performance.now()))
+    })
+    try {
+      return await Promise.race([answered, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Terminates a worker that answered before and has completed no task for two timeouts; piscina replaces it. */
   #replaceIfStuck (): boolean {
+    if (!this.#answered) return false
     if (performance.now() - this.#lastDone < Math.max(2 * this.#timeoutMs, STUCK_MIN_MS)) return false
     const worker = this.#pool.threads[0]
     if (worker === undefined) return false
-    this.#lastDone = performance.now()
+    this.#answered = false
     // piscina replaces the thread once it has ended; there is nothing to wait for here.
     worker.terminate().catch(() => {})
     return true
@@ -151,6 +212,11 @@ export class HistogramPool {
     await this.#pool.destroy()
   }
 }
+
+/** An answer served from the last good one: how old it is, in ms. */
+export interface Staleness { staleMs?: number }
+
+const TIMED_OUT = Symbol('timed out')
 
 /** Whole seconds of this thread's monotonic clock: the histogram slices' time. */
 export function nowSecond (): number {

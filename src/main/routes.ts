@@ -72,7 +72,13 @@ export function createRoutes (ctx: RouteContext): Routes {
         const extra = q.percentiles === undefined ? undefined : { range: q.range, percentiles: q.percentiles }
         const scan = scanHeaders(req.rawHeaders)
         pool.snapshot(STATS_PERCENTILES, extra).then(
-          (snap) => sendJson(res, 200, buildStats({ ...stats, workerThreads: pool.threads, connections: ctx.connections() }, snap, scan, q.percentiles, q.range)),
+          (snap) => sendJson(res, 200, {
+            ...buildStats({ ...stats, workerThreads: pool.threads, connections: ctx.connections() }, snap, scan, q.percentiles, q.range),
+            // The counters are always live; the latency figures (percentiles,
+            // samples, window) are the worker's last answer when it cannot answer now.
+            stale: snap.staleMs !== undefined,
+            stale_age_ms: snap.staleMs === undefined ? null : Math.round(snap.staleMs)
+          }),
           (err) => fail(res, err)
         )
       }

@@ -26,6 +26,11 @@ export interface Running {
    * open SHUTDOWN_GRACE_MS after the call is cut. Both listeners alike.
    */
   shutdown: (delayMs?: number) => Promise<void>
+  /**
+   * Resolves when the histogram worker first answers (/readyz turns 200);
+   * rejects if it cannot start at all. The server listens before that.
+   */
+  ready: Promise<void>
 }
 
 function meter (layout: LayoutConfig): Meter {
@@ -98,9 +103,15 @@ export async function serve (config: ServerConfig): Promise<Running> {
     faults: config.faults
   }))
 
-  // The first detection reads every source once (the admin probe is bounded
-  // by its timeout), so that /stats is right from the first request.
-  await Promise.all([pool.start(), mesh.start()])
+  // The worker may be slow to start (a CPU-throttled pod): listen at once,
+  // and let /readyz say 503 until it answers. The first mesh detection reads
+  // every source once (the admin probe is bounded by its timeout), so that
+  // /stats is right from the first request.
+  let stopping = false
+  // A worker start cut short by a shutdown is no failure.
+  const ready = pool.start().catch((err: unknown) => { if (!stopping) throw err })
+  ready.catch(() => {})
+  await mesh.start()
   const servers = meters.map((m) => m.server)
   let bound: { port: number, url: string }
   let baseline: Running['baseline'] = null
@@ -121,6 +132,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
 
   let closing: Promise<void> | undefined
   const shutdown = async (delayMs = 0): Promise<void> => {
+    stopping = true
     closing ??= (async () => {
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref())
       for (const m of meters) m.drainConnections()
@@ -145,5 +157,5 @@ export async function serve (config: ServerConfig): Promise<Running> {
     })()
     return closing
   }
-  return { ...bound, baseline, shutdown }
+  return { ...bound, baseline, shutdown, ready }
 }

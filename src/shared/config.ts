@@ -88,6 +88,12 @@ export interface ServerConfig {
   /** PODMETER_FAULTS: `on` adds POST /debug/worker/crash, which kills or stalls the histogram worker (tests, chaos drills). Default off. */
   faults: boolean
   /**
+   * PODMETER_FAULT_START_MS: with PODMETER_FAULTS=on, the first histogram
+   * worker blocks this long before it attaches, as a CPU-throttled pod's
+   * first worker start would. Default 0.
+   */
+  faultStartMs: number
+  /**
    * METRICS_BUCKETS: the `le` boundaries of podmeter_request_duration_seconds,
    * ascending durations (a bare number is seconds, as `le` shows it), whole µs,
    * at most 100, within the histogram range. Default DEFAULT_BUCKETS_US:
@@ -187,6 +193,7 @@ export const SETTINGS: Setting[] = [
   { env: 'PODMETER_ADMIN_TOKEN', key: 'adminToken', parse: token, accepts: 'a token of 16 to 512 characters from A-Z a-z 0-9 - . _ ~ + / (and trailing =)' },
   { env: 'STATS_RESET', flag: 'stats-reset', key: 'statsReset', parse: onOff, accepts: 'on or off' },
   { env: 'PODMETER_FAULTS', flag: 'faults', key: 'faults', parse: onOff, accepts: 'on or off' },
+  { env: 'PODMETER_FAULT_START_MS', key: 'faultStartMs', parse: integer(0, 60_000), accepts: 'a whole number of ms from 0 to 60000' },
   { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` },
   { env: 'BASELINE_PORT', flag: 'baseline-port', key: 'baselinePort', parse: (t) => (t === 'off' ? null : integer(0, 65535)(t)), accepts: 'a port number from 0 to 65535, or off' }
 ]
@@ -212,6 +219,7 @@ export const DEFAULTS: ServerConfig = {
   adminToken: '',
   statsReset: true,
   faults: false,
+  faultStartMs: 0,
   podinfoDir: '/etc/podinfo',
   procNetTcp: '/proc/net/tcp,/proc/net/tcp6',
   envoyAdmin: '127.0.0.1:15000',

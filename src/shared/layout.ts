@@ -5,6 +5,9 @@
 //   counters  Uint32   64-bit counters as (low, high) pairs, see inc() below:
 //                      request counters by the main thread, sample counters by the worker
 //   ring      Uint32   write and read sequence numbers, then the latency slots
+//   journal   Float64  the sample being recorded: its ring sequence and the counts it
+//                      sets (see src/worker/journal.ts), so that a replacement finishes
+//                      it instead of recording it twice or losing it
 //   hist      Float64  exact min, max, sum and count of the samples: lifetime, then
 //                      each slice's (with the second it holds),
 //                      then the HDR counts arrays: cumulative and window as
@@ -23,7 +26,7 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
-export const LAYOUT_VERSION = 3
+export const LAYOUT_VERSION = 4
 
 /** Counter numbers (see inc/add/read). Counters are 64-bit: a busy pod passes 2^32 in a day. */
 export const C = {
@@ -41,7 +44,7 @@ export const C = {
   SAMPLES_DROPPED: 17, // ring was full: sample not recorded (request still counted)
   MAIN_THREAD_END: 18, // counters below this are the main thread's; those from here on the worker's
   SAMPLES_CLAMPED: 18, // written by the worker: sample outside the histogram range
-  SAMPLES_RECORDED: 19, // written by the worker
+  // 19: spare (was a count of samples recorded; `samples` is the histogram's exact count)
   WORKER_STARTS: 20, // written by each histogram worker as it attaches
   STATUS: 24 // 24..423: by status code, 200..599 (the only codes a measured request gets); the main thread's
 } as const
@@ -53,6 +56,8 @@ export const HOP_BUCKETS = 5
 /** Indexes into `histMeta` (Float64), written by the worker only. */
 export const M = { MIN: 0, MAX: 1, SUM: 2, COUNT: 3, STAMP: 4 } as const
 const META_COUNT = 8
+/** Float64 slots of the journal (src/worker/journal.ts). */
+export const JOURNAL_LENGTH = 8
 
 export interface LayoutConfig {
   /** Ring slots; a power of two. */
@@ -73,6 +78,8 @@ export interface Views {
   /** [0] write sequence, [16] read sequence: 64 bytes apart so the two threads do not share a cache line. */
   readonly ringIndex: Uint32Array
   readonly ringSlots: Uint32Array
+  /** The sample being recorded (src/worker/journal.ts), written by the worker only. */
+  readonly journal: Float64Array
   readonly histMeta: Float64Array
   /** Per slice, M.* figures of its samples and M.STAMP, the second it holds (-1 when empty). */
   readonly sliceMeta: Float64Array[]
@@ -98,6 +105,7 @@ function plan (config: LayoutConfig): { offsets: number[], countsLen: number, sl
     COUNTER_COUNT * 8, // counters, two Uint32 each
     32 * 4, // ring index
     config.ringCapacity * 4, // ring slots
+    JOURNAL_LENGTH * 8, // journal
     META_COUNT * 8, // hist meta
     slices * META_COUNT * 8, // slice meta
     countsLen * 8, // cumulative
@@ -117,7 +125,7 @@ function views (sab: SharedArrayBuffer, config: LayoutConfig): Views {
   const { offsets: o, countsLen, slices } = plan(config)
   const at = (i: number): number => o[i] as number
   const sliceCounts: Uint32Array[] = []
-  for (let s = 0; s < slices; s++) sliceCounts.push(new Uint32Array(sab, at(8) + s * countsLen * 4, countsLen))
+  for (let s = 0; s < slices; s++) sliceCounts.push(new Uint32Array(sab, at(9) + s * countsLen * 4, countsLen))
   return {
     sab,
     config,
@@ -125,10 +133,11 @@ function views (sab: SharedArrayBuffer, config: LayoutConfig): Views {
     counters: new Uint32Array(sab, at(1), COUNTER_COUNT * 2),
     ringIndex: new Uint32Array(sab, at(2), 32),
     ringSlots: new Uint32Array(sab, at(3), config.ringCapacity),
-    histMeta: new Float64Array(sab, at(4), META_COUNT),
-    sliceMeta: Array.from({ length: slices }, (_, s) => new Float64Array(sab, at(5) + s * META_COUNT * 8, META_COUNT)),
-    cumulativeCounts: new Float64Array(sab, at(6), countsLen),
-    windowCounts: new Float64Array(sab, at(7), countsLen),
+    journal: new Float64Array(sab, at(4), JOURNAL_LENGTH),
+    histMeta: new Float64Array(sab, at(5), META_COUNT),
+    sliceMeta: Array.from({ length: slices }, (_, s) => new Float64Array(sab, at(6) + s * META_COUNT * 8, META_COUNT)),
+    cumulativeCounts: new Float64Array(sab, at(7), countsLen),
+    windowCounts: new Float64Array(sab, at(8), countsLen),
     sliceCounts
   }
 }
@@ -142,6 +151,7 @@ export function create (config: LayoutConfig): Views {
   v.header[H.COUNTS_LEN] = countsLen
   v.header[H.SLICES] = slices
   v.header[H.BYTES] = bytes
+  v.journal.fill(-1)
   resetMeta(v.histMeta)
   for (const m of v.sliceMeta) resetMeta(m)
   // Written last, so a reader that sees the magic sees a complete header.
@@ -189,6 +199,12 @@ export function read (c: Uint32Array, i: number): number {
     const low = Atomics.load(c, i * 2)
     if (Atomics.load(c, i * 2 + 1) === high) return high * 2 ** 32 + low
   }
+}
+
+/** Sets counter `i` to `value` (0 ≤ value < 2^53): for its one writer only. */
+export function set (c: Uint32Array, i: number, value: number): void {
+  Atomics.store(c, i * 2 + 1, Math.floor(value / 2 ** 32))
+  Atomics.store(c, i * 2, value % 2 ** 32)
 }
 
 export function zero (c: Uint32Array, i: number): void {

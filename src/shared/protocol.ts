@@ -17,6 +17,8 @@ export interface WorkerData {
   layout: LayoutConfig
   /** PODMETER_FAULTS: the `fault` task works only when this is true. */
   faults: boolean
+  /** PODMETER_FAULT_START_MS: with faults on, the first worker blocks this long before it attaches. */
+  startStallMs: number
 }
 
 /** Injected faults: die in the middle of the next drain (`throw`, `exit`), or block now for `ms`. */

@@ -80,23 +80,38 @@ export class RingConsumer {
   }
 
   /**
-   * Hands every sample published so far to `record`, oldest first, and returns
-   * how many. `until` (a write sequence) stops early, for a reset that must not
-   * eat samples produced after it.
+   * Hands every sample published so far to `record` with its sequence number,
+   * oldest first, and returns how many. `until` (a write sequence) stops
+   * early, for a reset that must not eat samples produced after it.
    */
-  drain (record: (value: number) => void, until?: number): number {
+  drain (record: (value: number, seq: number) => void, until?: number): number {
     const end = until ?? Atomics.load(this.#index, RING_WRITE)
     let r = Atomics.load(this.#index, RING_READ)
     const start = r
     while (((end - r) | 0) > 0) {
-      record(this.#slots[r & this.#mask] as number)
+      record(this.#slots[r & this.#mask] as number, r)
       r = (r + 1) >>> 0
-      // Releasing each slot as soon as it is recorded: if this thread dies here,
-      // a replacement resumes after the last recorded sample instead of
-      // recording a batch twice into the shared histograms.
+      // Releasing each slot as soon as it is recorded. A thread that dies
+      // between the two leaves the sample recorded but not released: the
+      // journal (src/worker/journal.ts) tells its replacement so.
       Atomics.store(this.#index, RING_READ, r)
     }
     return (r - start) >>> 0
+  }
+
+  /** The next sequence number to be read. */
+  get readSequence (): number {
+    return Atomics.load(this.#index, RING_READ)
+  }
+
+  /** The sample at sequence `seq`, published or not. */
+  at (seq: number): number {
+    return this.#slots[seq & this.#mask] as number
+  }
+
+  /** Releases every slot before `seq`: for the journal's recovery only, which finished recording them. */
+  release (seq: number): void {
+    Atomics.store(this.#index, RING_READ, seq >>> 0)
   }
 
   /** Samples waiting in the ring. */

@@ -7,11 +7,12 @@
 // every drain.
 
 import { workerData } from 'piscina'
-import { add, attach, C, inc, RING_READ, zero, type LayoutConfig, type Views } from '../shared/layout.js'
+import { attach, C, inc, readCounter, zero, type LayoutConfig, type Views } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
 import { cumulativeAt, distribution, encode, hgrm } from '../shared/hdr.js'
 import type { HistogramExport, ListenerSnapshot, Snapshot, Task, TaskResult, WorkerData } from '../shared/protocol.js'
 import { HistogramStore } from './histograms.js'
+import { recover } from './journal.js'
 
 /** One listener's samples: its buffer, the ring's consuming end and its histograms. */
 class Listener {
@@ -22,17 +23,17 @@ class Listener {
   constructor (sab: SharedArrayBuffer, layout: LayoutConfig) {
     this.views = attach(sab, layout)
     this.ring = new RingConsumer(this.views)
+    // A predecessor that died mid-drain may have left a sample half recorded,
+    // and counts without their exact figures: finish both before reading.
+    recover(this.views, this.ring)
     this.store = new HistogramStore(this.views)
-    // A predecessor that died mid-drain left counts without their exact figures.
-    const recovered = this.store.reconcile()
-    if (recovered > 0) add(this.views.counters, C.SAMPLES_RECORDED, recovered)
+    this.store.reconcile()
   }
 
   drain (second: number): number {
     this.store.rotate(second)
     const n = this.ring.drain(this.store.record)
     this.store.flush()
-    if (n > 0) add(this.views.counters, C.SAMPLES_RECORDED, n)
     return n
   }
 
@@ -47,11 +48,14 @@ class Listener {
     this.store.reset()
     this.store.rotate(second)
     zero(this.views.counters, C.SAMPLES_CLAMPED)
-    zero(this.views.counters, C.SAMPLES_RECORDED)
   }
 }
 
-const { sab, baselineSab, layout, faults } = workerData as WorkerData
+const { sab, baselineSab, layout, faults, startStallMs } = workerData as WorkerData
+if (startStallMs > 0 && readCounter(attach(sab, layout), C.WORKER_STARTS) === 0) {
+  // PODMETER_FAULT_START_MS: the first worker is slow to start.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, startStallMs)
+}
 const main = new Listener(sab, layout)
 const baseline = baselineSab === null ? null : new Listener(baselineSab, layout)
 // The exports (buckets, histogram, extra percentiles) and injected faults are the main listener's.
@@ -65,17 +69,22 @@ function drain (second: number): number {
 }
 
 /**
- * Dies as a thread killed in the middle of a drain would: half of what the
- * ring holds is recorded into the shared counts, the rest stays in the ring
- * for the replacement, and the batch's exact figures (count, sum, min, max)
- * are never flushed. `exit` ends the thread at once; `throw` throws where
- * piscina cannot catch it (the task never settles), so the thread dies of an
- * uncaught exception.
+ * Dies as a thread killed in the middle of a drain would, at a point drawn
+ * at random: after a random number of whole samples, in the middle of
+ * recording the next one (at any of record()'s steps), with the batch's
+ * exact figures (count, sum, min, max) never flushed. `exit` ends the thread
+ * at once; `throw` throws where piscina cannot catch it (the task never
+ * settles), so the thread dies of an uncaught exception.
  */
 function die (mode: 'throw' | 'exit', second: number): Promise<never> {
   store.rotate(second)
-  const read = Atomics.load(views.ringIndex, RING_READ)
-  ring.drain(store.record, (read + (ring.pending >>> 1)) >>> 0)
+  const read = ring.readSequence
+  const whole = Math.floor(Math.random() * (ring.pending + 1))
+  ring.drain(store.record, (read + whole) >>> 0)
+  if (ring.pending > 0) {
+    const seq = ring.readSequence
+    store.stage(ring.at(seq), seq, Math.floor(Math.random() * 5))
+  }
   if (mode === 'exit') process.exit(1)
   queueMicrotask(() => { throw new Error('injected fault (PODMETER_FAULTS): the histogram worker threw in the middle of a drain') })
   return new Promise(() => {})

@@ -20,7 +20,9 @@ export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.ur
  * told otherwise, so that the machine running the tests does not leak in.
  */
 export async function startServer (overrides: Partial<ServerConfig> = {}): Promise<Running> {
-  return await serve({ ...DEFAULTS, host: '127.0.0.1', port: 0, ...fixturePod('none'), envoyAdmin: 'off', ...overrides })
+  const running = await serve({ ...DEFAULTS, host: '127.0.0.1', port: 0, ...fixturePod('none'), envoyAdmin: 'off', ...overrides })
+  await running.ready
+  return running
 }
 
 export interface Reply { status: number, headers: http.IncomingHttpHeaders, body: string }
@@ -50,12 +52,13 @@ export async function getJson<T = Record<string, any>> (url: string, options: ht
  * Sends `total` GETs to `url` with `concurrency` in flight, over kept-alive
  * connections. Resolves with the count of each status code.
  */
-export async function load (url: string, total: number, concurrency: number, options: http.RequestOptions = {}): Promise<Map<number, number>> {
+/** `total` requests over `concurrency` connections (fewer if `stop` is aborted first); counts by status. */
+export async function load (url: string, total: number, concurrency: number, options: http.RequestOptions = {}, stop?: AbortSignal): Promise<Map<number, number>> {
   const counts = new Map<number, number>()
   const local = new http.Agent({ keepAlive: true, maxSockets: concurrency })
   let started = 0
   async function lane (): Promise<void> {
-    while (started < total) {
+    while (started < total && stop?.aborted !== true) {
       started++
       const r = await request(url, { agent: local, ...options })
       counts.set(r.status, (counts.get(r.status) ?? 0) + 1)

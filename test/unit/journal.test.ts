@@ -1,0 +1,77 @@
+// A worker may die at any step of recording a sample. For every step and
+// many positions in a drain, a "replacement" (recover() and a new store on
+// the same memory, as a new thread does) must end with every sample in every
+// histogram exactly once. The real thread deaths are in
+// test/http/faults.test.ts; here every step is reached on purpose.
+
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { C, create, readCounter, type LayoutConfig, type Views } from '../../src/shared/layout.js'
+import { RingConsumer, RingProducer } from '../../src/shared/ring.js'
+import { HistogramStore } from '../../src/worker/histograms.js'
+import { recover } from '../../src/worker/journal.js'
+
+const cfg: LayoutConfig = { ringCapacity: 1024, lowestUs: 10, highestUs: 1_000_000, digits: 3, windowSeconds: 3 }
+
+/** What a worker leaves behind after `whole` samples and `steps` of the next one. */
+function dieAt (v: Views, whole: number, steps: number): void {
+  const ring = new RingConsumer(v)
+  const store = new HistogramStore(v)
+  store.rotate(7)
+  ring.drain(store.record, (ring.readSequence + whole) >>> 0)
+  const seq = ring.readSequence
+  if (ring.pending > 0) store.stage(ring.at(seq), seq, steps)
+}
+
+function sum (counts: ArrayLike<number>): number {
+  let n = 0
+  for (let i = 0; i < counts.length; i++) n += counts[i] as number
+  return n
+}
+
+test('a death at any step of recording a sample: the replacement ends with each sample recorded once', () => {
+  // Values in range, one below it and one above it (clamped and counted).
+  const values = [120, 5, 3_000_000, 999, 120, 45_000]
+  for (let whole = 0; whole < values.length; whole++) {
+    for (let steps = 0; steps <= 5; steps++) {
+      const v = create(cfg)
+      const producer = new RingProducer(v)
+      for (const x of values) producer.push(x)
+      dieAt(v, whole, steps)
+      // The replacement: finish the predecessor's sample, then drain the rest.
+      const ring = new RingConsumer(v)
+      recover(v, ring)
+      const store = new HistogramStore(v)
+      store.reconcile()
+      store.rotate(7)
+      ring.drain(store.record)
+      store.flush()
+      const at = `dead after ${whole} samples, at step ${steps}`
+      assert.equal(sum(v.cumulativeCounts), values.length, `${at}: cumulative`)
+      assert.equal(sum(v.windowCounts), values.length, `${at}: window`)
+      assert.equal(sum(v.sliceCounts[7 % 4] as Uint32Array), values.length, `${at}: slice`)
+      assert.equal(readCounter(v, C.SAMPLES_CLAMPED), 2, `${at}: clamped`)
+      assert.equal(store.range('lifetime').count, values.length, `${at}: exact count`)
+      assert.equal(ring.pending, 0)
+    }
+  }
+})
+
+test('two deaths in a row, the second before the replacement recorded anything, still count each sample once', () => {
+  const v = create(cfg)
+  const producer = new RingProducer(v)
+  for (let i = 0; i < 100; i++) producer.push(100 + i)
+  dieAt(v, 10, 3)
+  recover(v, new RingConsumer(v))
+  dieAt(v, 0, 2)
+  const ring = new RingConsumer(v)
+  recover(v, ring)
+  const store = new HistogramStore(v)
+  store.reconcile()
+  store.rotate(7)
+  ring.drain(store.record)
+  store.flush()
+  assert.equal(sum(v.cumulativeCounts), 100)
+  assert.equal(sum(v.windowCounts), 100)
+  assert.equal(store.range('lifetime').count, 100)
+})
