@@ -61,6 +61,7 @@ export function renderMesh (s: Stats): void {
   const flags = [
     s.istio_sidecar_detected ? 'sidecar detected' : '',
     s.waypoint_proxy_detected ? 'waypoint detected' : '',
+    s.service_mesh_mode === 'envoy-on-path' ? 'an Envoy on the path, its place unknown' : '',
     `${count(s.requests_via_proxy)} requests via a proxy`,
     `${count(s.requests_with_envoy_headers)} with Envoy-made headers`
   ].filter((f) => f !== '')
