@@ -14,6 +14,7 @@ export interface Stats {
   samples_dropped: number
   memory_sys_mb: number
   container_memory_working_set_mb: number | null
+  container_memory_note: string
   sidecar_memory_mb?: { allocated: number, heap_size: number, physical?: number }
   service_mesh_mode: string
   mesh_evidence: string[]

@@ -61,6 +61,7 @@ export function renderMesh (s: Stats): void {
   const flags = [
     s.istio_sidecar_detected ? 'sidecar detected' : '',
     s.waypoint_proxy_detected ? 'waypoint detected' : '',
+    s.service_mesh_mode === 'envoy-on-path' ? 'an Envoy on the path, its place unknown' : '',
     `${count(s.requests_via_proxy)} requests via a proxy`,
     `${count(s.requests_with_envoy_headers)} with Envoy-made headers`
   ].filter((f) => f !== '')
@@ -87,7 +88,7 @@ export function renderMemoryNote (s: Stats): void {
   const sidecar = s.sidecar_memory_mb
   setText('memory-note', [
     `app RSS ${mib(s.memory_sys_mb)}`,
-    `container working set ${mib(s.container_memory_working_set_mb)}`,
+    s.container_memory_working_set_mb === null ? `no container working set (${s.container_memory_note})` : `container working set ${mib(s.container_memory_working_set_mb)}`,
     sidecar === undefined
       ? 'sidecar Envoy: not known here (no sidecar, or its admin does not answer)'
       : `sidecar Envoy: ${mib(sidecar.allocated)} allocated, ${mib(sidecar.heap_size)} heap${sidecar.physical === undefined ? '' : `, ${mib(sidecar.physical)} physical`}`

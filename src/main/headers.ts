@@ -9,7 +9,8 @@
 //   bits 8..15  mesh hops  Envoys the request crossed, from their markers
 //   bits 16..   markers    the flags below
 //
-// The algorithm (README "How hops are counted"):
+// The algorithm (docs/mesh.md "How hops are counted"; what a mesh hop means
+// in each mode is its "Hops and the mode"):
 // - Each proxy that forwards a request appends one X-Forwarded-For entry (the
 //   address it got the request from) and/or one Via entry (itself). Many add
 //   both (Varnish, Squid, Apache with ProxyVia, cloud load balancers), so the

@@ -2,17 +2,21 @@
 // the parsers of the sources and the decision, so that each is tested on
 // fixtures. The detector (mesh-detect.ts) reads the sources in the background.
 //
-// Evidence, strongest first (README "Mesh detection"):
+// Evidence, strongest first (docs/mesh.md "Mesh detection"):
 //   1. the pod's own annotations and labels (Downward API files);
 //   2. which Istio ports listen in the pod's network namespace (/proc/net/tcp*);
 //   3. Envoy admin answering on 127.0.0.1:15000;
-//   4. request headers: Envoy-made headers with no sidecar in the pod mean a
-//      waypoint. ztunnel adds no HTTP headers, so ambient without a waypoint
-//      is only visible through 1 and 2.
+//   4. request headers: Envoy-made headers say an Envoy is on the path, not
+//      where it runs. With an ambient fact (1 or 2) and no sidecar they are a
+//      waypoint; with no pod fact at all they are only `envoy-on-path`: a
+//      gateway or a client's sidecar sends the same. ztunnel adds no HTTP
+//      headers, so ambient without a waypoint is only visible through 1 and 2.
 
 import type { EnvoyMemory } from './envoy-admin.js'
 
-export type MeshMode = 'none' | 'sidecar' | 'ambient-l4' | 'ambient-l7'
+/** Every value, in the order docs/mesh.md lists them. */
+export const MESH_MODES = ['none', 'envoy-on-path', 'ambient-l4', 'ambient-l7', 'sidecar'] as const
+export type MeshMode = typeof MESH_MODES[number]
 
 export interface PodInfo {
   dir: string
@@ -55,6 +59,8 @@ export interface MeshView {
   evidence: string[]
   sidecar: boolean
   waypoint: boolean
+  /** Envoy-made headers on most recent requests, whatever the mode: some Envoy is on the path. */
+  envoyOnPath: boolean
   /** Envoy's /memory when there is a sidecar and its admin answers. */
   sidecarMemory: EnvoyMemory | undefined
 }
@@ -133,11 +139,13 @@ export function decideMode (f: MeshFacts): MeshView {
     const redirection = podinfo.annotations.get('ambient.istio.io/redirection')
     if (redirection === 'enabled') ambient = true
     if (redirection !== undefined) evidence.push(`annotation ambient.istio.io/redirection=${redirection}`)
-    for (const key of ['istio.io/dataplane-mode', 'istio.io/use-waypoint']) {
-      const value = podinfo.labels.get(key) ?? podinfo.annotations.get(key)
-      if (value !== undefined) evidence.push(`label ${key}=${value}`)
-    }
-    if (status === undefined && redirection === undefined) evidence.push(`no Istio annotation in ${podinfo.dir}`)
+    // The pod's own label: istio-cni enrols a pod so labelled (a namespace's label is not in the pod's files).
+    const dataplane = podinfo.labels.get('istio.io/dataplane-mode')
+    if (dataplane === 'ambient') ambient = true
+    if (dataplane !== undefined) evidence.push(`label istio.io/dataplane-mode=${dataplane}`)
+    const waypointLabel = podinfo.labels.get('istio.io/use-waypoint')
+    if (waypointLabel !== undefined) evidence.push(`label istio.io/use-waypoint=${waypointLabel}`)
+    if (status === undefined && redirection === undefined && dataplane === undefined) evidence.push(`no Istio annotation in ${podinfo.dir}`)
   } else {
     evidence.push(`no Downward API files in ${podinfo.dir}`)
   }
@@ -165,25 +173,24 @@ export function decideMode (f: MeshFacts): MeshView {
     evidence.push(`no Envoy admin on ${admin.address} (${admin.reason})`)
   }
 
-  let waypoint = false
   const h = f.headers
-  if (!sidecar && h !== undefined && h.requests > 0) {
-    // The majority of recent requests, so that a stray request through a
-    // gateway does not make an ambient-l4 pod look like l7.
-    waypoint = h.envoyMade > 0 && h.envoyMade * 2 >= h.requests
-    const share = `Envoy-made headers (x-request-id with x-envoy-* or x-forwarded-client-cert) on ${h.envoyMade} of ${h.requests} requests in the last ${h.seconds} s`
-    if (waypoint) {
-      evidence.push(`${share}, and no sidecar: a waypoint`)
-      if (!ambient) evidence.push('no pod fact shows ambient: the Envoy could also be a gateway or a client\'s sidecar in front of this pod')
-    } else if (h.envoyMade > 0) {
-      evidence.push(`${share}: too few for a waypoint`)
-    } else {
-      evidence.push(`no Envoy-made headers on the ${h.requests} requests of the last ${h.seconds} s`)
-    }
-  }
+  // The majority of recent requests, so that a stray request through a
+  // gateway does not make an ambient-l4 pod look like l7.
+  const envoyOnPath = h !== undefined && h.envoyMade > 0 && h.envoyMade * 2 >= h.requests
+  const waypoint = envoyOnPath && !sidecar && ambient
+  if (!sidecar && h !== undefined && h.requests > 0) evidence.push(headerEvidence(h, envoyOnPath, ambient))
 
-  const mode: MeshMode = sidecar ? 'sidecar' : waypoint ? 'ambient-l7' : ambient ? 'ambient-l4' : 'none'
-  return { mode, evidence, sidecar, waypoint, sidecarMemory: sidecar && admin.reachable ? admin.memory : undefined }
+  const mode: MeshMode = sidecar ? 'sidecar' : waypoint ? 'ambient-l7' : ambient ? 'ambient-l4' : envoyOnPath ? 'envoy-on-path' : 'none'
+  return { mode, evidence, sidecar, waypoint, envoyOnPath, sidecarMemory: sidecar && admin.reachable ? admin.memory : undefined }
+}
+
+function headerEvidence (h: HeaderFacts, envoyOnPath: boolean, ambient: boolean): string {
+  if (h.envoyMade === 0) return `no Envoy-made headers on the ${h.requests} requests of the last ${h.seconds} s`
+  const share = `Envoy-made headers (x-request-id with x-envoy-* or x-forwarded-client-cert) on ${h.envoyMade} of ${h.requests} requests in the last ${h.seconds} s`
+  if (!envoyOnPath) return `${share}: too few for ${ambient ? 'a waypoint' : 'an Envoy on the path of most requests'}`
+  return ambient
+    ? `${share}, and no sidecar: a waypoint`
+    : `${share}: an Envoy on the path, its place unknown (no pod fact shows a sidecar or ambient: a waypoint, an ingress gateway and a client's sidecar send the same)`
 }
 
 // sidecar.istio.io/status is JSON: {"initContainers":["istio-init"],"containers":["istio-proxy"],…}

@@ -14,7 +14,7 @@
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client'
 import { C, HOP_BUCKETS, readCounter, readStatus, STATUS_MAX, STATUS_MIN, type Views } from '../shared/layout.js'
 import type { ConnectionFigures } from './connection-guard.js'
-import type { MeshView } from './mesh-facts.js'
+import { MESH_MODES, type MeshView } from './mesh-facts.js'
 import type { HistogramPool } from './pool.js'
 
 export interface MetricsContext {
@@ -125,7 +125,7 @@ export class MetricsExporter {
     own('podmeter_unmeasured_requests_total', 'Requests not measured: probes, /stats, /metrics, health checks, bad queries', 'counter', () => [{ value: n(C.UNMEASURED) }])
     own('podmeter_requests_via_proxy_total', 'Measured requests that crossed at least one proxy or mesh hop', 'counter', () => [{ value: n(C.VIA_PROXY) }])
     own('podmeter_proxy_hops_total', 'Proxy hops of measured requests (X-Forwarded-For and Via entries), summed', 'counter', () => [{ value: n(C.PROXY_HOPS) }])
-    own('podmeter_mesh_hops_total', 'Mesh (Envoy) hops of measured requests, from their markers, summed', 'counter', () => [{ value: n(C.MESH_HOPS) }])
+    own('podmeter_mesh_hops_total', 'Envoys on the path of measured requests, from their markers, summed; where they run is podmeter_mesh_info\'s mode (docs/mesh.md, "Hops and the mode")', 'counter', () => [{ value: n(C.MESH_HOPS) }])
     own('podmeter_requests_by_hops_total', 'Measured requests by the number of hops they crossed', 'counter', () =>
       Array.from({ length: HOP_BUCKETS }, (_, i) => ({ labels: { hops: i === HOP_BUCKETS - 1 ? `${i}+` : String(i) }, value: n(C.HOPS_BY_COUNT + i) })))
     own('podmeter_requests_with_envoy_headers_total', 'Measured requests with Envoy-made headers (x-request-id with x-envoy-* or x-forwarded-client-cert)', 'counter', () => [{ value: n(C.ENVOY_MADE) }])
@@ -138,7 +138,7 @@ export class MetricsExporter {
       own('podmeter_requests_refused_total', 'Requests refused before a handler saw them (malformed, headers too large, too slow, CONNECT, Expect), by status code', 'counter', () =>
         Object.entries(conn().requests_refused).map(([code, value]) => ({ labels: { code }, value })))
     }
-    own('podmeter_mesh_info', 'The Istio data plane this pod is in: none, sidecar, ambient-l4 or ambient-l7', 'gauge', () => [{ labels: { mode: stats.mesh().mode }, value: 1 }])
+    own('podmeter_mesh_info', `The Istio data plane this pod is in, as far as facts show: ${MESH_MODES.join(', ')} (docs/mesh.md)`, 'gauge', () => [{ labels: { mode: stats.mesh().mode }, value: 1 }])
     own('podmeter_sidecar_memory_bytes', 'Memory the sidecar\'s Envoy holds from the OS (its /memory heap_size), when its admin answers', 'gauge', () => {
       const memory = stats.mesh().sidecarMemory
       return memory === undefined ? [] : [{ value: memory.heapSize }]

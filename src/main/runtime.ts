@@ -8,9 +8,8 @@
 // it grew the RSS by 1.5 MiB a second, linearly, with the JS heap flat; with
 // it gone the RSS is flat (see the README's soak figures).
 
-import { existsSync, readFileSync, statfsSync } from 'node:fs'
+import { statfsSync } from 'node:fs'
 import os from 'node:os'
-import { join } from 'node:path'
 import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks'
 
 const MiB = 1024 * 1024
@@ -122,90 +121,6 @@ export const host = {
   architecture: GOARCH[process.arch] ?? process.arch,
   numCpu: os.availableParallelism(),
   kernelVersion: os.release()
-}
-
-function readNumber (path: string): number | undefined {
-  try {
-    const text = readFileSync(path, 'utf8').trim()
-    return /^\d+$/.test(text) ? Number(text) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function readStat (path: string, key: string): number | undefined {
-  try {
-    const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(readFileSync(path, 'utf8'))
-    return m === null ? undefined : Number(m[1])
-  } catch {
-    return undefined
-  }
-}
-
-export interface ContainerMemory {
-  source: 'cgroup-v2' | 'cgroup-v1' | 'none'
-  /** The container's limit in bytes, undefined when unlimited. */
-  limit: number | undefined
-  /** What Kubernetes calls the working set: usage minus inactive file cache. */
-  workingSet: number | undefined
-}
-
-/**
- * Our own cgroup paths from /proc/self/cgroup ("0::/path" for v2,
- * "N:memory:/path" for v1's memory controller). Paths with ".." (a process
- * outside its cgroup namespace's root) are ignored.
- */
-function ownCgroups (selfCgroup: string): { v2: string | undefined, v1: string | undefined } {
-  let text = ''
-  try { text = readFileSync(selfCgroup, 'utf8') } catch {}
-  let v2: string | undefined
-  let v1: string | undefined
-  for (const line of text.split('\n')) {
-    const m = /^\d+:([^:]*):(\/.*)$/.exec(line)
-    if (m === null || (m[2] as string).split('/').includes('..')) continue
-    if (m[1] === '') v2 = m[2]
-    else if ((m[1] as string).split(',').includes('memory')) v1 = m[2]
-  }
-  return { v2, v1 }
-}
-
-// Inside a container the mount usually is our cgroup already (a cgroup
-// namespace, or v1's bind mount of the container's cgroup), and our path does
-// not exist under it. Without a namespace (Docker with cgroupns=host, a
-// process outside any container) the mount is the whole tree, and our figures
-// are under our path: the tree's root has none (v2) or everyone's (v1).
-function ownDir (mount: string, path: string | undefined, probe: string): string {
-  if (path !== undefined && path !== '/') {
-    const dir = join(mount, path)
-    if (existsSync(join(dir, probe))) return dir
-  }
-  return mount
-}
-
-/**
- * The container's memory from its cgroup (v2, else v1), as the kubelet
- * (cAdvisor) computes the working set: usage minus inactive file cache
- * (v2 `inactive_file`, v1 the hierarchical `total_inactive_file`), never below 0.
- * `root` is where the cgroup filesystem is mounted; both arguments are for tests.
- */
-export function containerMemory (root = '/sys/fs/cgroup', selfCgroup = '/proc/self/cgroup'): ContainerMemory {
-  const own = ownCgroups(selfCgroup)
-  const v2 = ownDir(root, own.v2, 'memory.current')
-  const v2usage = readNumber(join(v2, 'memory.current'))
-  if (v2usage !== undefined) {
-    const inactive = readStat(join(v2, 'memory.stat'), 'inactive_file') ?? 0
-    // memory.max is "max" when unlimited: readNumber gives undefined.
-    return { source: 'cgroup-v2', limit: readNumber(join(v2, 'memory.max')), workingSet: Math.max(0, v2usage - inactive) }
-  }
-  const v1 = ownDir(join(root, 'memory'), own.v1, 'memory.usage_in_bytes')
-  const v1usage = readNumber(join(v1, 'memory.usage_in_bytes'))
-  if (v1usage !== undefined) {
-    const inactive = readStat(join(v1, 'memory.stat'), 'total_inactive_file') ?? 0
-    const limit = readNumber(join(v1, 'memory.limit_in_bytes'))
-    // v1 reports "no limit" as a huge page-aligned number.
-    return { source: 'cgroup-v1', limit: limit !== undefined && limit < 2 ** 60 ? limit : undefined, workingSet: Math.max(0, v1usage - inactive) }
-  }
-  return { source: 'none', limit: undefined, workingSet: undefined }
 }
 
 export function disk (path = '/'): { totalGb: number, availableGb: number, usagePercent: number } | undefined {

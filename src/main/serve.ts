@@ -10,7 +10,8 @@ import { RingProducer } from '../shared/ring.js'
 import { AdminGate } from './admin.js'
 import { MeshDetector } from './mesh-detect.js'
 import { HistogramPool } from './pool.js'
-import { cachedFor, containerMemory, RuntimeMonitor } from './runtime.js'
+import { containerMemory } from './container-memory.js'
+import { cachedFor, RuntimeMonitor } from './runtime.js'
 import { createMeterServer, type Meter, type MeterServer } from './server.js'
 import type { StatsContext } from './stats.js'
 
@@ -80,7 +81,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     windowSeconds: config.windowSeconds,
     since: performance.now(),
     mesh: () => mesh.view,
-    containerMemory: cachedFor(1000, () => containerMemory(config.cgroupRoot)),
+    containerMemory: cachedFor(1000, () => containerMemory({ cgroupRoot: config.cgroupRoot, procSelf: config.procSelf, env: process.env })),
     baseline: null
   }
   const admin = new AdminGate(config)

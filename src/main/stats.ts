@@ -13,7 +13,8 @@ import type { EnvoyMemory } from './envoy-admin.js'
 import { meshHops, proxyHops } from './headers.js'
 import type { MeshView } from './mesh-facts.js'
 import { percentileKey } from './stats-query.js'
-import { cachedFor, disk, host, toMiB, type ContainerMemory, type RuntimeMonitor } from './runtime.js'
+import type { ContainerMemory } from './container-memory.js'
+import { cachedFor, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
 
 export { STATS_PERCENTILES } from './stats-query.js'
 
@@ -30,7 +31,7 @@ export interface StatsContext {
   workerThreads: number
   /** The mesh detector's last decision (made in the background). */
   mesh: () => MeshView
-  /** The container's cgroup memory, refreshed at most once a second. */
+  /** The container's cgroup memory (none outside a container), refreshed at most once a second. */
   containerMemory: () => ContainerMemory
   /** Open and refused connections, refused requests (the server's ConnectionGuard). */
   connections?: ConnectionFigures
@@ -208,8 +209,11 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     gc_pause_total_ms: round(gc.totalPauseMs, 3),
     threads: 1 + ctx.workerThreads,
     worker_restarts: Math.max(0, n(C.WORKER_STARTS) - 1),
-    memory_limit_source: container.source,
+    // Only inside a container (container-memory.ts); a source only for a limit actually set.
+    memory_limit_source: container.limit === undefined ? null : container.source ?? null,
     container_memory_working_set_mb: container.workingSet === undefined ? null : round(toMiB(container.workingSet), 3),
+    container_memory_limit_mb: container.limit === undefined ? null : round(toMiB(container.limit), 3),
+    container_memory_note: container.note,
     ...(mesh.sidecarMemory === undefined ? {} : { sidecar_memory_mb: sidecarMemory(mesh.sidecarMemory) }),
     measured_since_seconds: round(sinceReset, 3),
     ...ctx.connections,

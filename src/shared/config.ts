@@ -61,6 +61,8 @@ export interface ServerConfig {
   meshRefreshMs: number
   /** CGROUP_ROOT: where the cgroup filesystem is mounted, for the container's memory (tests point it at fixtures). Default /sys/fs/cgroup. */
   cgroupRoot: string
+  /** PROC_SELF: this process's /proc entry, whose `cgroup` file and `ns/cgroup` link tell whether it runs in a container (tests point it at fixtures). Default /proc/self. */
+  procSelf: string
   /**
    * HEADERS_TIMEOUT_MS: a request's headers must arrive within this, counted
    * from its first byte, or it gets 408 (a slowloris holds a connection no
@@ -187,6 +189,7 @@ export const SETTINGS: Setting[] = [
   { env: 'ENVOY_ADMIN', flag: 'envoy-admin', key: 'envoyAdmin', parse: hostPort, accepts: 'host:port (127.0.0.1:15000, [::1]:15000) or off' },
   { env: 'MESH_REFRESH_MS', flag: 'mesh-refresh-ms', key: 'meshRefreshMs', parse: integer(100, 600_000), accepts: 'a whole number of ms from 100 to 600000' },
   { env: 'CGROUP_ROOT', flag: 'cgroup-root', key: 'cgroupRoot', parse: absolutePath, accepts: 'an absolute directory path' },
+  { env: 'PROC_SELF', flag: 'proc-self', key: 'procSelf', parse: absolutePath, accepts: 'an absolute directory path' },
   { env: 'HEADERS_TIMEOUT_MS', flag: 'headers-timeout-ms', key: 'headersTimeoutMs', parse: integer(10, 600_000), accepts: 'a whole number of ms from 10 to 600000' },
   { env: 'REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', key: 'requestTimeoutMs', parse: integer(10, 3_600_000), accepts: 'a whole number of ms from 10 to 3600000' },
   { env: 'MAX_CONNECTIONS', flag: 'max-connections', key: 'maxConnections', parse: integer(1, 1_000_000), accepts: 'a whole number from 1 to 1000000' },
@@ -225,6 +228,7 @@ export const DEFAULTS: ServerConfig = {
   envoyAdmin: '127.0.0.1:15000',
   meshRefreshMs: 5000,
   cgroupRoot: '/sys/fs/cgroup',
+  procSelf: '/proc/self',
   metricsBucketsUs: [...DEFAULT_BUCKETS_US],
   baselinePort: null
 }

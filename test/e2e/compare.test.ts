@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Running } from '../../src/main/serve.js'
-import { runCli, startServer } from '../support/helpers.js'
+import { runCli, startServer, tempFiles } from '../support/helpers.js'
 
-const tmp = (name: string): string => join(tmpdir(), `podmeter-${process.pid}-${name}`)
+// Every file a test writes, in one directory removed when the file ends.
+const tmp = tempFiles('compare')
 
 /** The markdown table's rows by figure: [figure, a, b, b − a, verdict]. */
 function table (markdown: string): Map<string, string[]> {

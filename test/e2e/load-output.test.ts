@@ -6,12 +6,12 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { LoadResult } from '../../src/cli/result.js'
 import type { Running } from '../../src/main/serve.js'
-import { CLI, getJson, request, ROOT, runCli, startServer, waitFor } from '../support/helpers.js'
+import { CLI, getJson, request, ROOT, runCli, startServer, tempFiles, waitFor } from '../support/helpers.js'
+
+const tmp = tempFiles('load-output')
 
 describe('podmeter load output and exit codes', () => {
   let pm: Running
@@ -44,14 +44,14 @@ describe('podmeter load output and exit codes', () => {
 
   test('-o into a folder that does not exist fails at once: exit 2, nothing sent', async () => {
     await request(`${pm.url}/stats/reset`, { method: 'POST' })
-    const r = await runCli(['load', '-q', '-n', '50', '-c', '1', '--no-stats', '-o', join(tmpdir(), 'podmeter-no-such-dir', 'r.json'), `${pm.url}/?delay=0`])
+    const r = await runCli(['load', '-q', '-n', '50', '-c', '1', '--no-stats', '-o', tmp('no-such-dir/r.json'), `${pm.url}/?delay=0`])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /-o\/--output: cannot write .*its folder does not exist/)
     assert.equal((await getJson(`${pm.url}/stats`)).requests, 0, 'the run never started')
   })
 
   test('SIGINT: the result is written with interrupted: true, exit 130', async () => {
-    const out = join(tmpdir(), `podmeter-${process.pid}-interrupted.json`)
+    const out = tmp('interrupted.json')
     await request(`${pm.url}/stats/reset`, { method: 'POST' })
     const child = spawn(process.execPath, [CLI, 'load', '-q', '--warmup', '0', '-d', '60s', '-c', '2', '--no-stats', '-o', out, `${pm.url}/?delay=1ms`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''

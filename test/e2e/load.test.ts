@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Running } from '../../src/main/serve.js'
 import type { LoadResult } from '../../src/cli/result.js'
 import { decode } from '../../src/shared/hdr.js'
-import { freePort, getJson, request, runCli, sleep, startCli, startServer, waitFor } from '../support/helpers.js'
+import { freePort, getJson, request, runCli, sleep, startCli, startServer, tempFiles, waitFor } from '../support/helpers.js'
 import { delayProxy, type Proxy, startNginx } from '../support/proxies.js'
 
-const tmp = (name: string): string => join(tmpdir(), `podmeter-${process.pid}-${name}`)
+// Every file a test writes, in one directory removed when the file ends.
+const tmp = tempFiles('load')
 
 /** Runs `podmeter load -q ARGS -o FILE`, expects exit `code` (1: nothing answered), returns the result. */
 async function load (args: string[], code = 0): Promise<LoadResult> {

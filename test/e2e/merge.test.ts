@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { decode, encode, newHistogram, sumOf, valuesAt } from '../../src/shared/hdr.js'
-import { exactQuantile, getJson, load, runCli, startServer } from '../support/helpers.js'
+import { exactQuantile, getJson, load, runCli, startServer, tempFiles } from '../support/helpers.js'
 
-const tmp = (name: string): string => join(tmpdir(), `podmeter-${process.pid}-${name}`)
+// Every file a test writes, in one directory removed when the file ends.
+const tmp = tempFiles('merge')
 const PERCENTILES = [0.1, 1, 10, 25, 50, 75, 90, 99, 99.9, 99.99, 100]
 
 test('merge of encoded histograms = the histogram of all their samples (property)', () => {

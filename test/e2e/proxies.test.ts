@@ -70,14 +70,14 @@ describe('a pod outside any mesh', () => {
     await through(pm, [['haproxy', 'plain'], ['nginx', 'plain']], { proxy: 2, mesh: 0, mode: 'none' })
   })
 
-  test('one nginx adding what a sidecar pair adds: two mesh hops; no sidecar here, so rule 4 says waypoint', async () => {
-    const s = await through(pm, [['nginx', 'envoy-pair']], { proxy: 0, mesh: 2, mode: 'ambient-l7' })
+  test('one nginx adding what a sidecar pair adds: two Envoys on the path; no pod fact places them, so neither sidecar nor waypoint', async () => {
+    const s = await through(pm, [['nginx', 'envoy-pair']], { proxy: 0, mesh: 2, mode: 'envoy-on-path' })
     assert.equal(s.requests_with_envoy_headers, REQUESTS)
-    assert.ok((s.mesh_evidence as string[]).some((e) => e.startsWith('no pod fact shows ambient')))
+    assert.ok((s.mesh_evidence as string[]).some((e) => e.endsWith(': an Envoy on the path, its place unknown (no pod fact shows a sidecar or ambient: a waypoint, an ingress gateway and a client\'s sidecar send the same)')))
   })
 
-  test('HAProxy as client sidecar, nginx as server sidecar: two mesh hops', async () => {
-    await through(pm, [['haproxy', 'envoy-client'], ['nginx', 'envoy-server']], { proxy: 0, mesh: 2, mode: 'ambient-l7' })
+  test('HAProxy as client sidecar, nginx as server sidecar: two Envoys on the path, place unknown', async () => {
+    await through(pm, [['haproxy', 'envoy-client'], ['nginx', 'envoy-server']], { proxy: 0, mesh: 2, mode: 'envoy-on-path' })
   })
 
   test('plain traffic again: back to none', async () => {

@@ -106,3 +106,25 @@ test('Istio traffic replayed: sidecar pair into a sidecar pod, waypoint and ztun
     await ambient.shutdown()
   }
 })
+
+test('a plain client sending Envoy\'s headers, no proxy and no pod fact: an Envoy on the path, not a waypoint; hops and mode agree in /stats and /metrics', async () => {
+  const pm = await startServer({ delayUs: 0, meshRefreshMs: 100, podinfoDir: '/nonexistent/podinfo', procNetTcp: '/nonexistent/tcp' })
+  const headers = { 'x-envoy-attempt-count': '1', 'x-forwarded-client-cert': 'By=spiffe://cluster.local/ns/a/sa/b', 'x-request-id': 'f00d', 'x-b3-traceid': 'a1b2c3d4e5f60718' }
+  try {
+    assert.deepEqual([...await load(`${pm.url}/?delay=0`, 20, 2, { headers })], [[200, 20]])
+    await waitFor('envoy-on-path', async () => (await getJson(`${pm.url}/stats`)).service_mesh_mode === 'envoy-on-path')
+    const s = await getJson(`${pm.url}/stats`, { headers })
+    assert.equal(s.service_mesh_mode, 'envoy-on-path')
+    assert.equal(s.waypoint_proxy_detected, false)
+    assert.equal(s.istio_sidecar_detected, false)
+    // Two Envoys by their markers (a client-side router, a server-side mTLS end), placed nowhere.
+    assert.deepEqual([s.service_mesh_hops, s.requests_by_hop_count['2'], s.requests_with_tracing_headers], [2, 20, 20])
+    assert.deepEqual((s.mesh_evidence as string[]).slice(0, 3), ['no Downward API files in /nonexistent/podinfo', 'cannot read /nonexistent/tcp', 'Envoy admin probe off'])
+    assert.match(s.mesh_evidence[3], /^Envoy-made headers .* on \d+ of \d+ requests in the last [\d.]+ s: an Envoy on the path, its place unknown/)
+    const metrics = (await request(`${pm.url}/metrics`)).body
+    assert.match(metrics, /^podmeter_mesh_info\{mode="envoy-on-path"\} 1$/m)
+    assert.doesNotMatch(metrics, /mode="ambient-l7"/)
+  } finally {
+    await pm.shutdown()
+  }
+})

@@ -2,10 +2,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { DEFAULTS, type ServerConfig } from '../../src/shared/config.js'
@@ -13,6 +15,18 @@ import { serve, type Running } from '../../src/main/serve.js'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
+
+/**
+ * A directory of its own under the system temp dir, removed with all it
+ * holds when the test file's tests end (a root-level `after`: call it at the
+ * top of a file). Returns the path of a file in it; nothing is created
+ * until a test writes there, and nothing is left behind.
+ */
+export function tempFiles (name: string): (file: string) => string {
+  const dir = mkdtempSync(join(tmpdir(), `podmeter-${name}-`))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  return (file: string) => join(dir, file)
+}
 
 /**
  * A PodMeter in this process on 127.0.0.1 and a free port. Call shutdown() when done.

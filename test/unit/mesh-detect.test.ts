@@ -161,18 +161,51 @@ test('headers: Envoy-made on most recent requests and no sidecar = waypoint; idl
   assert.match(detector.view.evidence.at(-1) as string, /no Envoy-made headers on the 10 requests/)
 })
 
-test('headers never make a sidecar, and do not override one', async () => {
+test('headers alone: an Envoy on the path, its place unknown; never a waypoint nor a sidecar', async () => {
+  // What a plain client sending Envoy's headers, a gateway, or a client's
+  // sidecar in front of an unmeshed pod all look like: no pod fact.
   const plain = await detect('none')
   served(plain.views, 5, 5)
   await plain.detector.refresh()
-  assert.equal(plain.detector.view.mode, 'ambient-l7', 'rule 4: Envoy-made headers with no sidecar')
-  assert.ok(plain.detector.view.evidence.includes('no pod fact shows ambient: the Envoy could also be a gateway or a client\'s sidecar in front of this pod'))
+  const v = plain.detector.view
+  assert.equal(v.mode, 'envoy-on-path')
+  assert.deepEqual([v.sidecar, v.waypoint, v.envoyOnPath], [false, false, true])
+  assert.match(v.evidence.at(-1) as string, /on 5 of 5 requests in the last [\d.]+ s: an Envoy on the path, its place unknown \(no pod fact shows a sidecar or ambient/)
+  served(plain.views, 100, 3)
+  await plain.detector.refresh()
+  assert.equal(plain.detector.view.mode, 'none', 'a few requests through an Envoy do not describe the path')
+  assert.match(plain.detector.view.evidence.at(-1) as string, /on 3 of 100 .*too few for an Envoy on the path of most requests$/)
+
   const sidecar = await detect('sidecar')
   served(sidecar.views, 5, 5)
   inc(sidecar.views.counters, C.REQUESTS)
   await sidecar.detector.refresh()
   assert.equal(sidecar.detector.view.mode, 'sidecar')
   assert.equal(sidecar.detector.view.waypoint, false)
+})
+
+test('the dataplane-mode label alone is an ambient fact; use-waypoint alone is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podmeter-podinfo-'))
+  try {
+    const annotations = readFileSync(join(ROOT, 'test/fixtures/pods/none/podinfo/annotations'), 'utf8')
+    writePodInfo(dir, { labels: 'app="podmeter"\nistio.io/use-waypoint="waypoint"\n', annotations })
+    const waypointOnly = await detect('none', { podinfoDir: dir })
+    served(waypointOnly.views, 10, 10)
+    await waypointOnly.detector.refresh()
+    assert.equal(waypointOnly.detector.view.mode, 'envoy-on-path', 'a label naming a waypoint does not put this pod in ambient')
+    waypointOnly.detector.close()
+
+    writePodInfo(dir, { labels: 'app="podmeter"\nistio.io/dataplane-mode="ambient"\n', annotations })
+    const labelled = await detect('none', { podinfoDir: dir })
+    assert.equal(labelled.detector.view.mode, 'ambient-l4')
+    assert.equal(labelled.detector.view.evidence[0], 'label istio.io/dataplane-mode=ambient')
+    served(labelled.views, 10, 10)
+    await labelled.detector.refresh()
+    assert.equal(labelled.detector.view.mode, 'ambient-l7')
+    assert.equal(labelled.detector.view.waypoint, true)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('an annotation added while running shows without waiting for the timer (kubelet-style swap)', async () => {
