@@ -20,6 +20,7 @@ import { micro, summary } from './micro.js'
 import { raw, ROUNDS, row, rows, SECONDS } from './report.js'
 import { clients } from './clients.js'
 import { openloop, stall, verdict } from './client-loop.js'
+import { crashes } from './crashes.js'
 
 async function withServers<T> (fn: (pm: Proc, bare: Proc) => Promise<T>, pmExtra: string[] = []): Promise<T> {
   const pm = await startPinned(podmeterArgs(0, pmExtra))
@@ -362,7 +363,7 @@ async function baseline (): Promise<void> {
   }
 }
 
-const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, baseline, micro: microPart, clients, openloop, stall, verdict }
+const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, baseline, micro: microPart, clients, openloop, stall, verdict, crashes }
 
 async function main (): Promise<void> {
   if (!have('wrk') || !have('taskset')) {

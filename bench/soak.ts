@@ -1,17 +1,19 @@
-// `npm run bench:soak`: PodMeter at a steady rate for SOAK_SECONDS (default
-// 600), with /stats polled twice a second all along. Every 10 s it samples
+// `npm run bench:soak`: PodMeter under sustained load for SOAK_SECONDS
+// (default 600), with /stats polled at 10 Hz all along. Every 10 s it samples
 // the server's RSS, the main thread's JS heap (committed and used) and the
 // RSS outside it, the event loop's delay p99 over those 10 s (from
 // /metrics: prom-client restarts its histogram at each scrape; it samples every
 // 10 ms, so an idle loop reads about 10 ms) and the /stats
 // latencies the poller saw, then prints one table row; at the end, whether
-// they stayed flat. The load is `podmeter load --qps` (open loop, a fixed
-// timetable, as wrk2), the server pinned to BENCH_SERVER_CPU and the client to
+// they stayed flat. The load is `podmeter load`: closed loop, as fast as
+// the server answers, or with SOAK_RATE open loop on a fixed timetable (as
+// wrk2); the server pinned to BENCH_SERVER_CPU and the client to
 // BENCH_CLIENT_CPU.
 //
 //   SOAK_SECONDS   how long (default 600)
-//   SOAK_RATE      requests per second (default 5000)
+//   SOAK_RATE      requests per second, or max (default): the highest rate the machine reaches
 //   SOAK_CONNECTIONS  the load's connections (default 32)
+//   SOAK_POLL_MS   how often /stats is polled (default 100)
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -19,10 +21,10 @@ import { join } from 'node:path'
 import { getJson, have, median, metricValue, pinnedClient, pinToClientCpu, podmeterArgs, quantile, RawClient, ROOT, rssMiB, sleep, startPinned } from './lib.js'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600)
-const RATE = Number(process.env.SOAK_RATE ?? 5000)
+const RATE = (process.env.SOAK_RATE ?? 'max') === 'max' ? null : Number(process.env.SOAK_RATE)
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 32)
 const EVERY_S = 10
-const POLL_MS = 500
+const POLL_MS = Number(process.env.SOAK_POLL_MS ?? 100)
 
 interface Sample {
   t: number
@@ -49,7 +51,7 @@ async function main (): Promise<void> {
     process.exit(2)
   }
   pinToClientCpu()
-  process.stderr.write(`soak: ${SECONDS} s at ${RATE} req/s over ${CONNECTIONS} connections, /stats every ${POLL_MS} ms, a row every ${EVERY_S} s\n`)
+  process.stderr.write(`soak: ${SECONDS} s at ${RATE === null ? 'the highest rate (closed loop)' : `${RATE} req/s`} over ${CONNECTIONS} connections, /stats every ${POLL_MS} ms, a row every ${EVERY_S} s\n`)
   const pm = await startPinned(podmeterArgs(0, ['--delay-ms', '0']))
   const base = `http://127.0.0.1:${pm.port}`
   const out = join(os.tmpdir(), `podmeter-soak-${process.pid}.json`)
@@ -58,7 +60,7 @@ async function main (): Promise<void> {
     const poller = await RawClient.connect(pm.port)
     const scraper = await RawClient.connect(pm.port)
     await scraper.get('/metrics') // starts prom-client's event-loop histogram
-    const load = pinnedClient(process.execPath, ['dist/src/cli/main.js', 'load', '-q', '--no-stats', '--qps', String(RATE), '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '-o', out, `${base}/?delay=0`])
+    const load = pinnedClient(process.execPath, ['dist/src/cli/main.js', 'load', '-q', '--no-stats', ...(RATE === null ? [] : ['--qps', String(RATE)]), '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '-o', out, `${base}/?delay=0`])
     const loading = new AbortController()
     load.finally(() => loading.abort()).catch(() => {})
 
