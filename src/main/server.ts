@@ -34,10 +34,13 @@ export interface ServerParts extends Meter, Omit<RouteContext, 'connections' | '
   limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
 }
 
-// Bodies and their lengths by status, built once: `OK\n` for 200, the reason phrase otherwise.
+// Bodies and their lengths by status, built once: `OK\n` for 200, the reason
+// phrase otherwise. 204 and 304 have neither (RFC 9110 8.6, 15.3.5, 15.4.5:
+// no body, and no Content-Length on a 204); ?status= never asks for a 1xx.
 const BODY: string[] = []
-const LENGTH: string[] = []
+const LENGTH: Array<string | undefined> = []
 for (let s = 200; s <= 599; s++) {
+  if (s === 204 || s === 304) continue
   const body = s === 200 ? 'OK\n' : `${STATUS_CODES[s] ?? 'Status ' + String(s)}\n`
   BODY[s] = body
   LENGTH[s] = String(Buffer.byteLength(body))
@@ -126,6 +129,8 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   // returns, so filling in two slots beats allocating a new array per request.
   const HEADERS = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '', 'Server-Timing', '']
   const CLOSING = [...HEADERS, 'Connection', 'close']
+  const BODILESS = ['Server-Timing', '']
+  const BODILESS_CLOSING = [...BODILESS, 'Connection', 'close']
 
   // Server time, the one definition (docs/stats.md): from the `request` event
   // to the moment the response head is ready to be written. It is what a
@@ -136,11 +141,19 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   // that follow are not in it.
   function respond (res: ServerResponse, status: number, t0: number, scan: number): void {
     const us = Math.round((performance.now() - t0) * 1000)
-    const headers = shuttingDown ? CLOSING : HEADERS
-    headers[3] = LENGTH[status] as string
-    headers[5] = serverTiming(us)
-    res.writeHead(status, headers)
-    res.end(BODY[status])
+    const length = LENGTH[status]
+    if (length === undefined) {
+      const headers = shuttingDown ? BODILESS_CLOSING : BODILESS
+      headers[1] = serverTiming(us)
+      res.writeHead(status, headers)
+      res.end()
+    } else {
+      const headers = shuttingDown ? CLOSING : HEADERS
+      headers[3] = length
+      headers[5] = serverTiming(us)
+      res.writeHead(status, headers)
+      res.end(BODY[status])
+    }
     if (scan !== PROBE) record(status, us, scan)
   }
 
