@@ -32,6 +32,7 @@
 //   ride along with the request from the caller, whatever it crossed.
 
 import type { IncomingMessage } from 'node:http'
+import { validHost } from './request-edge.js'
 
 export const PROBE = -1
 export const MAX_HOPS = 64
@@ -48,7 +49,9 @@ export const F = {
   /** x-request-id with x-envoy-* or x-forwarded-client-cert: the headers an Envoy makes (waypoint evidence). */
   ENVOY_MADE: 1 << 24,
   /** A Host header: HTTP/1.1 requires one. */
-  HOST: 1 << 25
+  HOST: 1 << 25,
+  /** A second Host, an invalid Host, or any Transfer-Encoding: request-edge.ts decides. */
+  FRAMING: 1 << 26
 } as const
 
 /** Entries in a comma-separated header, at most `limit`, at bounded cost whatever its size. */
@@ -100,7 +103,9 @@ export function scanHeaders (raw: readonly string[]): number {
     } else if (len === 2) {
       if (name.toLowerCase() === 'b3') flags |= F.TRACING
     } else if (len === 4) {
-      if (name.toLowerCase() === 'host') flags |= F.HOST
+      if (name.toLowerCase() === 'host') flags |= (flags & F.HOST) !== 0 || !validHost(raw[i + 1] as string) ? F.HOST | F.FRAMING : F.HOST
+    } else if (len === 17) {
+      if (name.toLowerCase() === 'transfer-encoding') flags |= F.FRAMING
     }
   }
   let mesh = ((flags & F.ENVOY_ATTEMPT) !== 0 ? 1 : 0) + ((flags & F.XFCC) !== 0 ? 1 : 0)
