@@ -32,6 +32,7 @@
 //   ride along with the request from the caller, whatever it crossed.
 
 import type { IncomingMessage } from 'node:http'
+import { REDACTED, secretHeader } from './redact.js'
 import { validHost } from './request-edge.js'
 
 export const PROBE = -1
@@ -142,13 +143,11 @@ export function describeScan (scan: number): { proxy_hops: number, mesh_hops: nu
   }
 }
 
-const REDACTED = new Set(['authorization', 'cookie', 'proxy-authorization'])
-
 /**
  * GET /debug/headers: what this request looked like on arrival, and how its
  * hops were counted. Header names are lower-cased; a header sent on several
  * lines (HAProxy adds X-Forwarded-For as a new line) is a list of its values.
- * Credentials are redacted.
+ * Every header whose name says secret is redacted (redact.ts).
  */
 export function debugHeaders (req: IncomingMessage): Record<string, unknown> {
   const raw = req.rawHeaders
@@ -156,7 +155,7 @@ export function debugHeaders (req: IncomingMessage): Record<string, unknown> {
   const headers = Object.create(null) as Record<string, string | string[]>
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
-    const value = REDACTED.has(name) ? '[redacted]' : raw[i + 1] as string
+    const value = secretHeader(name) ? REDACTED : raw[i + 1] as string
     const seen = headers[name]
     headers[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
   }
