@@ -1,11 +1,13 @@
 // Who may change the server's state: POST /stats/reset (which wipes a run's
 // figures) and the fault routes. Reading is open to anyone who can reach the
 // pod; changing needs `Authorization: Bearer <PODMETER_ADMIN_TOKEN>` once a
-// token is set, and the reset can be switched off outright.
+// token is set (without one, a web page of another origin may not), and the
+// reset can be switched off outright.
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { ApiError } from '../shared/errors.js'
+import { crossSite } from './cross-site.js'
 
 /** What a refused caller gets: the error, and the headers that go with it. */
 export interface Refusal { error: ApiError, headers: Record<string, string> }
@@ -33,9 +35,17 @@ export class AdminGate {
     return this.admin(req, 'POST /stats/reset')
   }
 
-  /** Undefined when `req` carries the admin token, or when none is set. */
+  /**
+   * Undefined when `req` carries the admin token, or when none is set and
+   * `req` does not come from a web page of another origin (cross-site.ts):
+   * the token is then the only thing that could authorise such a page.
+   */
   admin (req: IncomingMessage, what: string): Refusal | undefined {
-    if (this.#digest === undefined) return undefined
+    if (this.#digest === undefined) {
+      const why = crossSite(req)
+      if (why === undefined) return undefined
+      return { error: new ApiError('CROSS_ORIGIN', `${what} is refused because ${why}: a web page elsewhere may not change this server; send it without Origin (curl), from this origin, or set PODMETER_ADMIN_TOKEN and send the token`), headers: {} }
+    }
     const header = req.headers.authorization
     if (header === undefined) {
       return { error: new ApiError('UNAUTHORIZED', `${what} needs Authorization: Bearer <PODMETER_ADMIN_TOKEN>`), headers: { 'www-authenticate': REALM } }

@@ -10,6 +10,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { Duplex } from 'node:stream'
 import { ApiError } from '../shared/errors.js'
 import { json, sendError } from './reply.js'
+import { codingError } from './request-edge.js'
 
 /** Statuses of the requests refused before a handler saw them, as /stats reports them. */
 export const REFUSED = ['400', '405', '408', '417', '431'] as const
@@ -41,6 +42,8 @@ export class ConnectionGuard {
   #rejected = 0
   readonly #refused: Record<Refused, number> = { 400: 0, 405: 0, 408: 0, 417: 0, 431: 0 }
   readonly #allowOf: AllowOf
+  /** Sockets with a refused request: what the client pipelined after it is never served. */
+  readonly #closing = new WeakSet<Duplex>()
 
   constructor (server: Server, maxConnections: number, allowOf: AllowOf) {
     this.#allowOf = allowOf
@@ -58,6 +61,26 @@ export class ConnectionGuard {
       this.#refused[417]++
       sendError(res, new ApiError('EXPECTATION_FAILED', `Expect: ${String(req.headers.expect).slice(0, 200)} cannot be met: the only Expect this server meets is 100-continue`), { connection: 'close' })
     })
+  }
+
+  /**
+   * Refuses a request whose framing is wrong (request-edge.ts) before any
+   * handler runs: counted as refused, answered, and the connection closed.
+   * When it is the connection's current request the answer goes straight to
+   * the socket, which then lingers as after a parser error; when it waits
+   * behind another response it is answered in its turn, and counted once
+   * sent (if the connection is cut first, the cut is what gets counted).
+   */
+  refuse (req: IncomingMessage, res: ServerResponse, err: ApiError): void {
+    this.#closing.add(req.socket)
+    if (res.socket !== null) { this.#reply(req.socket, err); return }
+    res.once('finish', () => { this.#count(err.status) })
+    sendError(res, err, { connection: 'close' })
+  }
+
+  /** True when `socket` carried a refused request: nothing more on it is served. */
+  closing (socket: Duplex): boolean {
+    return this.#closing.has(socket)
   }
 
   figures (): ConnectionFigures {
@@ -92,6 +115,8 @@ export class ConnectionGuard {
         return [new ApiError('HEADERS_TOO_LARGE', `the request line and headers are larger than ${http.maxHeaderSize} bytes`)]
       case 'ERR_HTTP_REQUEST_TIMEOUT':
         return [new ApiError('REQUEST_TIMEOUT')]
+      case 'HPE_INVALID_TRANSFER_ENCODING':
+        return [codingError()]
       case 'HPE_INVALID_METHOD': {
         // A well-formed request line with a method node does not know is a
         // method this endpoint does not allow; anything else is garbage.
@@ -103,10 +128,15 @@ export class ConnectionGuard {
     return [new ApiError('BAD_REQUEST', `the request is not valid HTTP/1.1 (${String(err.code)})`)]
   }
 
+  #count (status: number): void {
+    const key = String(status)
+    if (key in this.#refused) this.#refused[key as Refused]++
+  }
+
   /** Writes an error response straight to the socket (there is no response object) and closes it. */
   #reply (socket: Duplex, err: ApiError, allow?: string, linger = true): void {
     const status = String(err.status)
-    if (status in this.#refused) this.#refused[status as Refused]++
+    this.#count(err.status)
     const body = json(err)
     const head = [
       `HTTP/1.1 ${status} ${http.STATUS_CODES[err.status] ?? ''}`,

@@ -14,6 +14,7 @@ import { FAULT_MODES, type FaultMode } from '../shared/protocol.js'
 import type { AdminGate } from './admin.js'
 import type { HistogramPool } from './pool.js'
 import { type Routes, sendError, sendJson } from './reply.js'
+import { afterBody } from './whole-body.js'
 
 const MAX_STALL_MS = 60_000
 
@@ -42,16 +43,18 @@ export function faultRoutes (pool: HistogramPool, gate: AdminGate): Routes {
         if (refused !== undefined) return sendError(res, refused.error, refused.headers)
         const f = parseFault(req.url as string)
         if (f instanceof ApiError) return sendError(res, f)
-        const taken = pool.fault(f.mode, f.ms)
-        if (f.mode === 'stall') {
-          // Answered at once: the worker is busy for `ms` from now.
-          taken.catch(() => {})
-          return sendJson(res, 202, { fault: 'stall', ms: f.ms })
-        }
-        taken.then(
-          () => sendJson(res, 202, { fault: f.mode, armed: true, note: 'the worker dies in the middle of its next drain; piscina starts a replacement on the same shared memory' }),
-          (err: Error) => sendError(res, err instanceof ApiError ? err : new ApiError('STATS_UNAVAILABLE', err.message))
-        )
+        afterBody(req, () => {
+          const taken = pool.fault(f.mode, f.ms)
+          if (f.mode === 'stall') {
+            // Answered at once: the worker is busy for `ms` from now.
+            taken.catch(() => {})
+            return sendJson(res, 202, { fault: 'stall', ms: f.ms })
+          }
+          taken.then(
+            () => sendJson(res, 202, { fault: f.mode, armed: true, note: 'the worker dies in the middle of its next drain; piscina starts a replacement on the same shared memory' }),
+            (err: Error) => sendError(res, err instanceof ApiError ? err : new ApiError('STATS_UNAVAILABLE', err.message))
+          )
+        })
       }
     }
   }

@@ -33,6 +33,8 @@
 //   ride along with the request from the caller, whatever it crossed.
 
 import type { IncomingMessage } from 'node:http'
+import { REDACTED, secretHeader } from './redact.js'
+import { validHost } from './request-edge.js'
 
 export const PROBE = -1
 export const MAX_HOPS = 64
@@ -49,7 +51,9 @@ export const F = {
   /** x-request-id with x-envoy-* or x-forwarded-client-cert: the headers an Envoy makes (waypoint evidence). */
   ENVOY_MADE: 1 << 24,
   /** A Host header: HTTP/1.1 requires one. */
-  HOST: 1 << 25
+  HOST: 1 << 25,
+  /** A second Host, an invalid Host, or any Transfer-Encoding: request-edge.ts decides. */
+  FRAMING: 1 << 26
 } as const
 
 /** Entries in a comma-separated header, at most `limit`, at bounded cost whatever its size. */
@@ -101,7 +105,9 @@ export function scanHeaders (raw: readonly string[]): number {
     } else if (len === 2) {
       if (name.toLowerCase() === 'b3') flags |= F.TRACING
     } else if (len === 4) {
-      if (name.toLowerCase() === 'host') flags |= F.HOST
+      if (name.toLowerCase() === 'host') flags |= (flags & F.HOST) !== 0 || !validHost(raw[i + 1] as string) ? F.HOST | F.FRAMING : F.HOST
+    } else if (len === 17) {
+      if (name.toLowerCase() === 'transfer-encoding') flags |= F.FRAMING
     }
   }
   let mesh = ((flags & F.ENVOY_ATTEMPT) !== 0 ? 1 : 0) + ((flags & F.XFCC) !== 0 ? 1 : 0)
@@ -138,13 +144,11 @@ export function describeScan (scan: number): { proxy_hops: number, mesh_hops: nu
   }
 }
 
-const REDACTED = new Set(['authorization', 'cookie', 'proxy-authorization'])
-
 /**
  * GET /debug/headers: what this request looked like on arrival, and how its
  * hops were counted. Header names are lower-cased; a header sent on several
  * lines (HAProxy adds X-Forwarded-For as a new line) is a list of its values.
- * Credentials are redacted.
+ * Every header whose name says secret is redacted (redact.ts).
  */
 export function debugHeaders (req: IncomingMessage): Record<string, unknown> {
   const raw = req.rawHeaders
@@ -152,7 +156,7 @@ export function debugHeaders (req: IncomingMessage): Record<string, unknown> {
   const headers = Object.create(null) as Record<string, string | string[]>
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
-    const value = REDACTED.has(name) ? '[redacted]' : raw[i + 1] as string
+    const value = secretHeader(name) ? REDACTED : raw[i + 1] as string
     const seen = headers[name]
     headers[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
   }

@@ -14,6 +14,7 @@ import { debugHeaders, scanHeaders } from './headers.js'
 import { MetricsExporter } from './metrics.js'
 import type { HistogramPool } from './pool.js'
 import { type Routes, sendError, sendJson, sendText } from './reply.js'
+import { afterBody } from './whole-body.js'
 import { buildStats, STATS_PERCENTILES, type StatsContext } from './stats.js'
 import { parseStatsQuery } from './stats-query.js'
 
@@ -114,15 +115,17 @@ export function createRoutes (ctx: RouteContext): Routes {
       POST: (req, res) => {
         const refused = ctx.admin.reset(req)
         if (refused !== undefined) return sendError(res, refused.error, refused.headers)
-        // Zero the counters, then have the worker discard exactly the samples
-        // pushed before this point: both happen before any later request on
-        // this (single) thread can push, so counters and histograms agree.
-        for (const l of ctx.listeners) zeroMainThreadCounters(l.views.counters)
-        ctx.onReset()
-        pool.reset(ctx.listeners.map((l) => l.ring.writeSequence)).then(
-          () => sendJson(res, 200, { reset: true }),
-          (err) => fail(res, err)
-        )
+        afterBody(req, () => {
+          // Zero the counters, then have the worker discard exactly the samples
+          // pushed before this point: both happen before any later request on
+          // this (single) thread can push, so counters and histograms agree.
+          for (const l of ctx.listeners) zeroMainThreadCounters(l.views.counters)
+          ctx.onReset()
+          pool.reset(ctx.listeners.map((l) => l.ring.writeSequence)).then(
+            () => sendJson(res, 200, { reset: true }),
+            (err) => fail(res, err)
+          )
+        })
       }
     },
     '/debug/headers': { GET: (req, res) => sendJson(res, 200, debugHeaders(req)) },

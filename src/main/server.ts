@@ -13,6 +13,7 @@ import type { RingProducer } from '../shared/ring.js'
 import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
+import { edgeError } from './request-edge.js'
 import { sendError } from './reply.js'
 import { allowed, createRoutes, dispatch, type RouteContext } from './routes.js'
 
@@ -34,10 +35,13 @@ export interface ServerParts extends Meter, Omit<RouteContext, 'connections' | '
   limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
 }
 
-// Bodies and their lengths by status, built once: `OK\n` for 200, the reason phrase otherwise.
+// Bodies and their lengths by status, built once: `OK\n` for 200, the reason
+// phrase otherwise. 204 and 304 have neither (RFC 9110 8.6, 15.3.5, 15.4.5:
+// no body, and no Content-Length on a 204); ?status= never asks for a 1xx.
 const BODY: string[] = []
-const LENGTH: string[] = []
+const LENGTH: Array<string | undefined> = []
 for (let s = 200; s <= 599; s++) {
+  if (s === 204 || s === 304) continue
   const body = s === 200 ? 'OK\n' : `${STATUS_CODES[s] ?? 'Status ' + String(s)}\n`
   BODY[s] = body
   LENGTH[s] = String(Buffer.byteLength(body))
@@ -126,6 +130,8 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   // returns, so filling in two slots beats allocating a new array per request.
   const HEADERS = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '', 'Server-Timing', '']
   const CLOSING = [...HEADERS, 'Connection', 'close']
+  const BODILESS = ['Server-Timing', '']
+  const BODILESS_CLOSING = [...BODILESS, 'Connection', 'close']
 
   // Server time, the one definition (docs/stats.md): from the `request` event
   // to the moment the response head is ready to be written. It is what a
@@ -136,11 +142,19 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   // that follow are not in it.
   function respond (res: ServerResponse, status: number, t0: number, scan: number): void {
     const us = Math.round((performance.now() - t0) * 1000)
-    const headers = shuttingDown ? CLOSING : HEADERS
-    headers[3] = LENGTH[status] as string
-    headers[5] = serverTiming(us)
-    res.writeHead(status, headers)
-    res.end(BODY[status])
+    const length = LENGTH[status]
+    if (length === undefined) {
+      const headers = shuttingDown ? BODILESS_CLOSING : BODILESS
+      headers[1] = serverTiming(us)
+      res.writeHead(status, headers)
+      res.end()
+    } else {
+      const headers = shuttingDown ? CLOSING : HEADERS
+      headers[3] = length
+      headers[5] = serverTiming(us)
+      res.writeHead(status, headers)
+      res.end(BODY[status])
+    }
     if (scan !== PROBE) record(status, us, scan)
   }
 
@@ -192,8 +206,13 @@ export function createMeterServer (parts: ServerParts): MeterServer {
 
   function root (req: IncomingMessage, res: ServerResponse, t0: number, spec: RootSpec): void {
     const scan = scanHeaders(req.rawHeaders)
+    // No Host, a flagged Host or Transfer-Encoding, a version but 1.x, or a
+    // probe (whose scan stops early): request-edge.ts has the last word.
+    if (scan === PROBE || (scan & (F.HOST | F.FRAMING)) !== F.HOST || req.httpVersionMajor !== 1) {
+      const wrong = edgeError(req)
+      if (wrong !== undefined) return guard.refuse(req, res, wrong)
+    }
     if (scan === PROBE) inc(counters, C.UNMEASURED)
-    else if ((scan & F.HOST) === 0 && req.httpVersionMinor === 1) return missingHost(res)
     const method = req.method
     if (method !== 'GET' && method !== 'HEAD') {
       if (scan !== PROBE) inc(counters, C.UNMEASURED)
@@ -207,15 +226,19 @@ export function createMeterServer (parts: ServerParts): MeterServer {
 
   function onRequest (req: IncomingMessage, res: ServerResponse): void {
     const t0 = performance.now()
+    // Pipelined behind a refused request: the connection closes before any
+    // answer to this one, so it is neither served nor counted.
+    if (res.socket === null && guard.closing(req.socket)) return
     const url = req.url as string
     // Node's own Host check (requireHostHeader, turned off) builds
-    // req.headers for every request; `/` finds Host in its one pass over the
-    // raw headers instead, and answers a missing one with a JSON body.
+    // req.headers for every request; `/` checks Host in its one pass over the
+    // raw headers instead, and answers a bad one with a JSON body.
     if (url === '/') return root(req, res, t0, parser.plain)
     if (url.charCodeAt(0) === 47 && url.charCodeAt(1) === 63) { // "/?"
       const spec = parser.parse(url)
       if (!(spec instanceof ApiError)) return root(req, res, t0, spec)
-      if (noHost(req)) return missingHost(res)
+      const wrong = edgeError(req)
+      if (wrong !== undefined) return guard.refuse(req, res, wrong)
       inc(counters, C.UNMEASURED)
       return sendError(res, spec)
     }
@@ -226,18 +249,10 @@ export function createMeterServer (parts: ServerParts): MeterServer {
       req.url = path
       return onRequest(req, res)
     }
-    if (noHost(req)) return missingHost(res)
+    const wrong = edgeError(req)
+    if (wrong !== undefined) return guard.refuse(req, res, wrong)
     inc(counters, C.UNMEASURED)
     slowPath(req, res, url)
-  }
-
-  function noHost (req: IncomingMessage): boolean {
-    return req.httpVersionMinor === 1 && req.headers.host === undefined
-  }
-
-  function missingHost (res: ServerResponse): void {
-    inc(counters, C.UNMEASURED)
-    sendError(res, new ApiError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header (RFC 9112, 3.2)'), { connection: 'close' })
   }
 
   function slowPath (req: IncomingMessage, res: ServerResponse, url: string): void {

@@ -19,6 +19,7 @@ export const ERRORS = {
   BAD_REQUEST: { status: 400, message: 'the request is not valid HTTP/1.1' },
   UNAUTHORIZED: { status: 401, message: 'this endpoint needs Authorization: Bearer <PODMETER_ADMIN_TOKEN>' },
   RESET_DISABLED: { status: 403, message: 'POST /stats/reset is switched off (STATS_RESET=off)' },
+  CROSS_ORIGIN: { status: 403, message: 'a state-changing request from a web page of another origin is refused: send it without Origin (curl), from this origin, or with the admin token' },
   NOT_FOUND: { status: 404, message: 'no such endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
   REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive in time (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS)' },

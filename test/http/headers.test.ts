@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { countEntries, describeScan, F, MAX_HOPS, meshHops, PROBE, proxyHops, scanHeaders } from '../../src/main/headers.js'
-import { getJson, hostileValue, istioHeaders, startServer } from '../support/helpers.js'
+import { getJson, hostileValue, istioHeaders, rawExchange, startServer } from '../support/helpers.js'
 
 const scan = (headers: Array<[string, string]>): number => scanHeaders(headers.flat())
 
@@ -115,11 +115,42 @@ test('GET /debug/headers shows the request as it arrived, credentials redacted',
     assert.equal(d.headers.cookie, '[redacted]')
     assert.equal(d.headers['proxy-authorization'], '[redacted]')
     assert.ok(!JSON.stringify(d).includes('secret'))
+    assert.equal(d.headers['x-request-id'], 'abc', 'what is not a secret is shown')
     assert.deepEqual(d.headers['x-forwarded-for'], ['198.51.100.4', '10.0.0.2'])
     assert.equal(Object.getOwnPropertyDescriptor(d.headers, '__proto__')?.value, 'still a header')
     assert.deepEqual(d.hops, { proxy_hops: 2, mesh_hops: 1, total_hops: 3, envoy_made: true, markers: ['x-forwarded-for', 'x-envoy-attempt-count', 'x-request-id'] })
     const s = await getJson(`${pm.url}/stats`)
     assert.equal(s.requests, 0, '/debug/headers is not measured')
+  } finally {
+    await pm.shutdown()
+  }
+})
+
+// Every header whose name says secret, as gateways, clouds, webhooks and
+// frameworks name them; each value carries a word the response must not.
+const SECRET_HEADERS = [
+  'X-Api-Key', 'X-Auth-Token', 'x-amz-security-token', 'X-Hub-Signature-256', 'Set-Cookie', 'Cookie2',
+  'X-Goog-IAP-JWT-Assertion', 'X-CSRF-Token', 'X-XSRF-TOKEN', 'X-Session-Id', 'X-User-Password', 'x-client-secret',
+  'Sec-WebSocket-Key', 'X-Amz-Credential', 'Private-Token', 'X-Shopify-Hmac-Sha256-Signature', 'Www-Authenticate', 'x-upstream-authz'
+]
+
+test('GET /debug/headers redacts every header whose name says secret, whatever its case, on every line', async () => {
+  const pm = await startServer({ delayUs: 0, envoyAdmin: 'off' })
+  try {
+    const raw = SECRET_HEADERS.map((name, i) => `${name}: hush-${i}\r\n`).join('') + 'X-Api-Key: hush-again\r\nUser-Agent: curl/8.5.0\r\nX-Forwarded-Client-Cert: By=spiffe://cluster.local/ns/a/sa/b\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n'
+    const port = Number(new URL(pm.url).port)
+    const x = await rawExchange(port, `GET /debug/headers HTTP/1.1\r\nHost: t\r\n${raw}\r\n`)
+    assert.equal(x.responses[0]?.status, 200)
+    const body = x.responses[0]?.body ?? ''
+    assert.ok(!body.includes('hush'), body)
+    const d = JSON.parse(body)
+    for (const name of SECRET_HEADERS) assert.ok(name.toLowerCase() in d.headers, name)
+    for (const name of SECRET_HEADERS.filter((n) => n !== 'X-Api-Key')) assert.equal(d.headers[name.toLowerCase()], '[redacted]', name)
+    assert.deepEqual(d.headers['x-api-key'], ['[redacted]', '[redacted]'])
+    assert.equal(d.headers['user-agent'], 'curl/8.5.0')
+    assert.equal(d.headers['x-forwarded-client-cert'], 'By=spiffe://cluster.local/ns/a/sa/b', 'a client certificate is not a secret: the mesh evidence stays')
+    assert.match(d.headers.traceparent, /^00-/)
+    assert.equal((await getJson(`${pm.url}/stats`)).requests, 0, '/debug/headers is not measured')
   } finally {
     await pm.shutdown()
   }
