@@ -12,6 +12,7 @@ import { add, C, inc, STATUS_MIN, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
 import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import { ConnectionGuard } from './connection-guard.js'
+import { onDelivery } from './delivery.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { sendError } from './reply.js'
 import { allowed, createRoutes, dispatch, type RouteContext } from './routes.js'
@@ -136,12 +137,36 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   // that follow are not in it.
   function respond (res: ServerResponse, status: number, t0: number, scan: number): void {
     const us = Math.round((performance.now() - t0) * 1000)
+    const socket = res.socket
+    if (socket === null || !socket.writable) return respondLater(res, status, us, scan)
+    write(res, status, us)
+    if (scan !== PROBE) record(status, us, scan)
+  }
+
+  function write (res: ServerResponse, status: number, us: number): void {
     const headers = shuttingDown ? CLOSING : HEADERS
     headers[3] = LENGTH[status] as string
     headers[5] = serverTiming(us)
     res.writeHead(status, headers)
     res.end(BODY[status])
-    if (scan !== PROBE) record(status, us, scan)
+  }
+
+  // Off the hot path: a response queued behind another of its pipeline (node
+  // writes it when its turn comes, if the connection lives that long), or one
+  // whose client has gone. Only a response completely written counts as
+  // answered, with its sample; one that never can be is aborted.
+  function respondLater (res: ServerResponse, status: number, us: number, scan: number): void {
+    if (!res.req.socket.writable) return aborted(scan)
+    write(res, status, us)
+    if (scan !== PROBE) onDelivery(res, (delivered) => { if (delivered) record(status, us, scan); else aborted(scan) })
+  }
+
+  function aborted (scan: number): void {
+    if (scan === PROBE) return
+    inc(counters, C.REQUESTS)
+    inc(counters, C.ERRORS)
+    inc(counters, C.ABORTED)
+    countHops(scan)
   }
 
   /**
@@ -149,7 +174,9 @@ export function createMeterServer (parts: ServerParts): MeterServer {
    * sub-millisecond delay is waited out by yielding to the event loop until it
    * is due: other requests run meanwhile, and it never spins longer than 1 ms.
    * A client that goes away first is counted as aborted and its timer cancelled,
-   * so nothing is left in flight.
+   * so nothing is left in flight. The request's 'close' says so wherever it
+   * stood in a pipeline: node emits 'close' on a response only once it is on
+   * the socket, never on one queued behind it.
    */
   class Delayed {
     readonly res: ServerResponse
@@ -167,7 +194,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
       this.scan = scan
       this.dueAt = t0 + delayUs / 1000
       this.wait = delayUs >= 1000 ? setTimeout(fire, delayUs / 1000, this) : setImmediate(fire, this)
-      res.once('close', () => this.closed())
+      res.req.once('close', () => this.closed())
     }
 
     closed (): void {
@@ -175,11 +202,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
       this.done = true
       clearTimeout(this.wait as NodeJS.Timeout)
       clearImmediate(this.wait as NodeJS.Immediate)
-      if (this.scan === PROBE) return
-      inc(counters, C.REQUESTS)
-      inc(counters, C.ERRORS)
-      inc(counters, C.ABORTED)
-      countHops(this.scan)
+      aborted(this.scan)
     }
   }
 
