@@ -13,6 +13,7 @@ import type { RingProducer } from '../shared/ring.js'
 import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { onDelivery } from './delivery.js'
+import { GracefulClose } from './graceful-close.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { sendError } from './reply.js'
 import { allowed, createRoutes, dispatch, type RouteContext } from './routes.js'
@@ -71,6 +72,8 @@ export interface MeterServer {
   server: http.Server
   /** From now on every response says Connection: close, and /readyz fails. */
   drainConnections: () => void
+  /** Stops accepting and ends every connection without a reset (graceful-close.ts); destroys what is left at `deadline`. */
+  close: (deadline: Promise<void>) => Promise<void>
   /** Zeroes this listener's connection figures (open connections stay counted). */
   resetConnections: () => void
   readonly shuttingDown: boolean
@@ -97,6 +100,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
     return route === undefined ? undefined : allowed(route)
   })
+  const graceful = new GracefulClose(server)
   let shuttingDown = false
   const routes = createRoutes({ ...parts, connections: () => guard.figures(), shuttingDown: () => shuttingDown })
 
@@ -144,7 +148,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   }
 
   function write (res: ServerResponse, status: number, us: number): void {
-    const headers = shuttingDown ? CLOSING : HEADERS
+    const headers = graceful.sayClose ? CLOSING : HEADERS
     headers[3] = LENGTH[status] as string
     headers[5] = serverTiming(us)
     res.writeHead(status, headers)
@@ -264,14 +268,15 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   }
 
   function slowPath (req: IncomingMessage, res: ServerResponse, url: string): void {
-    if (shuttingDown) res.setHeader('connection', 'close')
+    if (graceful.sayClose) res.setHeader('connection', 'close')
     const q = url.indexOf('?')
     dispatch(routes, req, res, q < 0 ? url : url.slice(0, q))
   }
 
   return {
     server,
-    drainConnections: () => { shuttingDown = true },
+    drainConnections: () => { shuttingDown = true; graceful.drain() },
+    close: async (deadline) => await graceful.close(deadline),
     resetConnections: () => guard.reset(),
     get shuttingDown () { return shuttingDown }
   }
