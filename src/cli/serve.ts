@@ -2,6 +2,7 @@
 // environment variable and an equal flag (src/shared/config.ts), read with
 // the same grammar as the other commands; the server itself is src/main.
 
+import os from 'node:os'
 import { SETTINGS, defaultText, resolveConfig, type ServerConfig } from '../shared/config.js'
 import { serve } from '../main/serve.js'
 import { type CommandSpec, parseArgs, UsageError } from './args.js'
@@ -15,7 +16,7 @@ export const SERVE_SPEC: CommandSpec = {
     : [{ name: s.flag, value: s.env, help: `default ${defaultText(s)}` }]),
   notes: [
     `Environment only (never a flag, as flags show in ps): ${SETTINGS.filter((s) => s.flag === undefined).map((s) => s.env).join(', ')}.`,
-    'On SIGTERM the server answers for SHUTDOWN_DELAY_MS more, then finishes in-flight requests; SIGINT (Ctrl-C) skips the delay.'
+    'On SIGTERM the server answers for SHUTDOWN_DELAY_MS more, then finishes in-flight requests; SIGINT (Ctrl-C) skips the delay. A second signal stops at once (exit 130 on SIGINT, 143 on SIGTERM).'
   ]
 }
 
@@ -32,15 +33,22 @@ export function loadConfig (argv: readonly string[], env: NodeJS.ProcessEnv = pr
 export async function serveCommand (argv: string[]): Promise<number | null> {
   const config = loadConfig(argv)
   const running = await serve(config)
-  const stop = (signal: string): void => {
+  let stopping = false
+  const stop = (signal: 'SIGTERM' | 'SIGINT'): void => {
+    // A second signal, of either kind, means now: whatever is in flight is cut.
+    if (stopping) {
+      process.stdout.write(`podmeter: ${signal} again, stopping now\n`)
+      process.exit(128 + os.constants.signals[signal])
+    }
+    stopping = true
     // Kubernetes sends SIGTERM and may still route requests here for a few
     // seconds; Ctrl-C (SIGINT) means now.
     const delayMs = signal === 'SIGTERM' ? config.shutdownDelayMs : 0
     process.stdout.write(`podmeter: ${signal}, ${delayMs > 0 ? `answering for ${delayMs} ms more, then ` : ''}finishing in-flight requests\n`)
     running.shutdown(delayMs).then(() => process.exit(0), (err) => { console.error(err); process.exit(1) })
   }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
   running.ready.catch((err: Error) => {
     process.stderr.write(`podmeter: the histogram worker could not start: ${err.message}\n`)
     process.exit(1)

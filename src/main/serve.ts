@@ -23,8 +23,9 @@ export interface Running {
   /**
    * Stop as on SIGTERM: not ready at once, and every answer says
    * Connection: close; after `delayMs` (SHUTDOWN_DELAY_MS on SIGTERM, 0 by
-   * default) stop accepting, let in-flight requests finish, close. Whatever is
-   * open SHUTDOWN_GRACE_MS after the call is cut. Both listeners alike.
+   * default) stop accepting, let in-flight requests finish, end every
+   * connection without a reset (graceful-close.ts). Whatever is open
+   * SHUTDOWN_GRACE_MS after the call is cut. Both listeners alike.
    */
   shutdown: (delayMs?: number) => Promise<void>
   /**
@@ -142,16 +143,10 @@ export async function serve (config: ServerConfig): Promise<Running> {
       // Connection: close), not refused. Idle connections are left alone, as
       // closing one races a request the client may be sending on it.
       if (delayMs > 0) await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, config.shutdownGraceMs))), deadline])
-      const closed = Promise.all(servers.map(async (s) => await new Promise<void>((resolve) => s.close(() => resolve()))))
-      // Idle keep-alive connections close now; busy ones get Connection: close
-      // on their response and end after it. Whatever is left at the deadline
+      // Stop accepting; each connection ends with a FIN once no request on
+      // it can be lost (graceful-close.ts). Whatever is left at the deadline
       // is cut.
-      const sweepIdle = (): void => { for (const s of servers) s.closeIdleConnections() }
-      sweepIdle()
-      const sweep = setInterval(sweepIdle, 50)
-      await Promise.race([closed, deadline])
-      clearInterval(sweep)
-      for (const s of servers) s.closeAllConnections()
+      await Promise.all(meters.map(async (m) => await m.close(deadline)))
       runtime.close()
       mesh.close()
       await pool.close()

@@ -12,6 +12,8 @@ import { add, C, inc, STATUS_MIN, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
 import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import { ConnectionGuard } from './connection-guard.js'
+import { onDelivery } from './delivery.js'
+import { GracefulClose } from './graceful-close.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { edgeError } from './request-edge.js'
 import { sendError } from './reply.js'
@@ -74,6 +76,8 @@ export interface MeterServer {
   server: http.Server
   /** From now on every response says Connection: close, and /readyz fails. */
   drainConnections: () => void
+  /** Stops accepting and ends every connection without a reset (graceful-close.ts); destroys what is left at `deadline`. */
+  close: (deadline: Promise<void>) => Promise<void>
   /** Zeroes this listener's connection figures (open connections stay counted). */
   resetConnections: () => void
   readonly shuttingDown: boolean
@@ -100,6 +104,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
     return route === undefined ? undefined : allowed(route)
   })
+  const graceful = new GracefulClose(server)
   let shuttingDown = false
   const routes = createRoutes({ ...parts, connections: () => guard.figures(), shuttingDown: () => shuttingDown })
 
@@ -142,20 +147,45 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   // that follow are not in it.
   function respond (res: ServerResponse, status: number, t0: number, scan: number): void {
     const us = Math.round((performance.now() - t0) * 1000)
+    const socket = res.socket
+    if (socket === null || !socket.writable) return respondLater(res, status, us, scan)
+    write(res, status, us)
+    if (scan !== PROBE) record(status, us, scan)
+  }
+
+  function write (res: ServerResponse, status: number, us: number): void {
     const length = LENGTH[status]
     if (length === undefined) {
-      const headers = shuttingDown ? BODILESS_CLOSING : BODILESS
+      // 204 and 304: no body and no Content-Length (RFC 9110 §8.6).
+      const headers = graceful.sayClose ? BODILESS_CLOSING : BODILESS
       headers[1] = serverTiming(us)
       res.writeHead(status, headers)
       res.end()
     } else {
-      const headers = shuttingDown ? CLOSING : HEADERS
+      const headers = graceful.sayClose ? CLOSING : HEADERS
       headers[3] = length
       headers[5] = serverTiming(us)
       res.writeHead(status, headers)
       res.end(BODY[status])
     }
-    if (scan !== PROBE) record(status, us, scan)
+  }
+
+  // Off the hot path: a response queued behind another of its pipeline (node
+  // writes it when its turn comes, if the connection lives that long), or one
+  // whose client has gone. Only a response completely written counts as
+  // answered, with its sample; one that never can be is aborted.
+  function respondLater (res: ServerResponse, status: number, us: number, scan: number): void {
+    if (!res.req.socket.writable) return aborted(scan)
+    write(res, status, us)
+    if (scan !== PROBE) onDelivery(res, (delivered) => { if (delivered) record(status, us, scan); else aborted(scan) })
+  }
+
+  function aborted (scan: number): void {
+    if (scan === PROBE) return
+    inc(counters, C.REQUESTS)
+    inc(counters, C.ERRORS)
+    inc(counters, C.ABORTED)
+    countHops(scan)
   }
 
   /**
@@ -163,7 +193,9 @@ export function createMeterServer (parts: ServerParts): MeterServer {
    * sub-millisecond delay is waited out by yielding to the event loop until it
    * is due: other requests run meanwhile, and it never spins longer than 1 ms.
    * A client that goes away first is counted as aborted and its timer cancelled,
-   * so nothing is left in flight.
+   * so nothing is left in flight. The request's 'close' says so wherever it
+   * stood in a pipeline: node emits 'close' on a response only once it is on
+   * the socket, never on one queued behind it.
    */
   class Delayed {
     readonly res: ServerResponse
@@ -181,7 +213,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
       this.scan = scan
       this.dueAt = t0 + delayUs / 1000
       this.wait = delayUs >= 1000 ? setTimeout(fire, delayUs / 1000, this) : setImmediate(fire, this)
-      res.once('close', () => this.closed())
+      res.req.once('close', () => this.closed())
     }
 
     closed (): void {
@@ -189,11 +221,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
       this.done = true
       clearTimeout(this.wait as NodeJS.Timeout)
       clearImmediate(this.wait as NodeJS.Immediate)
-      if (this.scan === PROBE) return
-      inc(counters, C.REQUESTS)
-      inc(counters, C.ERRORS)
-      inc(counters, C.ABORTED)
-      countHops(this.scan)
+      aborted(this.scan)
     }
   }
 
@@ -256,14 +284,15 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   }
 
   function slowPath (req: IncomingMessage, res: ServerResponse, url: string): void {
-    if (shuttingDown) res.setHeader('connection', 'close')
+    if (graceful.sayClose) res.setHeader('connection', 'close')
     const q = url.indexOf('?')
     dispatch(routes, req, res, q < 0 ? url : url.slice(0, q))
   }
 
   return {
     server,
-    drainConnections: () => { shuttingDown = true },
+    drainConnections: () => { shuttingDown = true; graceful.drain() },
+    close: async (deadline) => await graceful.close(deadline),
     resetConnections: () => guard.reset(),
     get shuttingDown () { return shuttingDown }
   }

@@ -67,3 +67,21 @@ test('SIGINT (Ctrl-C) skips SHUTDOWN_DELAY_MS', async () => {
   assert.equal(await pm.exit, 0)
   assert.match(pm.output(), /SIGINT, finishing in-flight requests/)
 })
+
+for (const second of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${second} after SIGTERM stops at once: the request in flight is cut, exit ${second === 'SIGINT' ? 130 : 143}`, { timeout: 30_000 }, async () => {
+    const pm = await startCli(['serve', '--max-delay-ms', '60000', '--shutdown-delay-ms', '60000', '--shutdown-grace-ms', '120000'])
+    try {
+      const slow = request(`${pm.url}/?delay=30s`).then(() => 'answered', () => 'cut')
+      await waitFor('the slow request in flight', async () => (await getJson(`${pm.url}/stats`)).connections_open >= 2)
+      pm.child.kill('SIGTERM')
+      await waitFor('the first signal taken', () => pm.output().includes('SIGTERM, answering for 60000 ms more'))
+      pm.child.kill(second)
+      assert.equal(await pm.exit, second === 'SIGINT' ? 130 : 143)
+      assert.equal(await slow, 'cut')
+      assert.match(pm.output(), new RegExp(`${second} again, stopping now`))
+    } finally {
+      if (pm.child.exitCode === null) pm.child.kill('SIGKILL')
+    }
+  })
+}
