@@ -6,7 +6,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { buildStages, dockerignore, imageTag, makeContext, parseDockerfile, type Instruction } from '../support/docker-build.js'
-import { getJson, request, ROOT, sleep } from '../support/helpers.js'
+import { getJson, request, ROOT, sleep, waitFor } from '../support/helpers.js'
 
 const df = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>, devDependencies: Record<string, string> }
@@ -124,7 +124,8 @@ test('built as the Dockerfile says, the runtime file set alone serves read-only 
     }
     assert.ok(url !== undefined, `the container's command did not start: ${out}`)
     if (asRoot) assert.match(readFileSync(`/proc/${String(child.pid)}/status`, 'utf8'), new RegExp(`^Uid:\\t${uid}\\t`, 'm'), 'runs as the USER of the Dockerfile')
-    assert.equal((await request(`${url}/readyz`)).status, 200)
+    // It listens at once; ready once the histogram worker has answered.
+    await waitFor('/readyz 200', async () => (await request(`${url}/readyz`)).status === 200, 30_000)
     const r = await request(`${url}/?delay=0`)
     assert.equal(r.status, 200)
     assert.equal(r.body, 'OK\n')

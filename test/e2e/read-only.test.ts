@@ -67,6 +67,7 @@ test('read-only root filesystem, writable /tmp only, uid 65534: every endpoint w
     await waitFor('the server to listen', () => /listening on http/.test(out) || child.exitCode !== null, 15_000)
     const url = /listening on (http:\/\/\S+)/.exec(out)?.[1]
     assert.ok(url !== undefined, `did not start: ${out}`)
+    await waitFor('/readyz 200', async () => (await request(`${url}/readyz`)).status === 200, 30_000)
     assert.match(readFileSync(`/proc/${String(child.pid)}/status`, 'utf8'), new RegExp(`^Uid:\\t${NOBODY}\\t`, 'm'), 'runs unprivileged')
     if (how === 'namespace') {
       const root = readFileSync(`/proc/${String(child.pid)}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/')

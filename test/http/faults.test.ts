@@ -89,7 +89,7 @@ test('a stuck worker: /stats answers 503 within STATS_TIMEOUT_MS, the queue stay
 test('a worker slow to start: the server listens at once, /readyz answers 503 until the worker answers, then 200', async () => {
   // STATS_TIMEOUT_MS at its minimum and a first worker that blocks for 4 s
   // before it attaches: the start is far slower than any timeout.
-  const pm = await startCli([], { STATS_TIMEOUT_MS: '10', PODMETER_FAULTS: 'on', PODMETER_FAULT_START_MS: '4000' })
+  const pm = await startCli([], { STATS_TIMEOUT_MS: '10', PODMETER_FAULTS: 'on', PODMETER_FAULT_START_MS: '4000' }, false)
   try {
     const first = await request(`${pm.url}/readyz`)
     assert.equal(first.status, 503, first.body)

@@ -85,8 +85,8 @@ export async function load (url: string, total: number, concurrency: number, opt
 
 export interface Child { child: ChildProcess, url: string, output: () => string, exit: Promise<number | null> }
 
-/** Runs the compiled CLI as a child process and waits until it listens. */
-export async function startCli (args: string[] = [], env: Record<string, string> = {}): Promise<Child> {
+/** Runs the compiled CLI as a child process and waits until it listens and, unless `ready` is false, until /readyz says 200. */
+export async function startCli (args: string[] = [], env: Record<string, string> = {}, ready = true): Promise<Child> {
   const child = spawn(process.execPath, [CLI, ...args, '--host', '127.0.0.1', '--port', '0'], {
     cwd: ROOT,
     // No Kubernetes drain delay on SIGTERM unless a test asks for one (a flag wins).
@@ -105,6 +105,7 @@ export async function startCli (args: string[] = [], env: Record<string, string>
     child.stdout.on('data', onData)
     exit.then((code) => reject(new Error(`podmeter exited with ${String(code)}: ${out}`)))
   })
+  if (ready) await waitFor('/readyz 200', async () => (await request(`${url}/readyz`)).status === 200 || child.exitCode !== null, 30_000)
   return { child, url, output: () => out, exit }
 }
 
