@@ -23,6 +23,18 @@ function dieAt (v: Views, whole: number, steps: number): void {
   if (ring.pending > 0) store.stage(ring.at(seq), seq, steps)
 }
 
+/** A replacement worker: finishes its predecessor's sample, then drains the rest. */
+function replace (v: Views): { ring: RingConsumer, store: HistogramStore } {
+  const ring = new RingConsumer(v)
+  recover(v, ring)
+  const store = new HistogramStore(v)
+  store.reconcile()
+  store.rotate(7)
+  ring.drain(store.record)
+  store.flush()
+  return { ring, store }
+}
+
 function sum (counts: ArrayLike<number>): number {
   let n = 0
   for (let i = 0; i < counts.length; i++) n += counts[i] as number
@@ -38,14 +50,7 @@ test('a death at any step of recording a sample: the replacement ends with each 
       const producer = new RingProducer(v)
       for (const x of values) producer.push(x)
       dieAt(v, whole, steps)
-      // The replacement: finish the predecessor's sample, then drain the rest.
-      const ring = new RingConsumer(v)
-      recover(v, ring)
-      const store = new HistogramStore(v)
-      store.reconcile()
-      store.rotate(7)
-      ring.drain(store.record)
-      store.flush()
+      const { ring, store } = replace(v)
       const at = `dead after ${whole} samples, at step ${steps}`
       assert.equal(sum(v.cumulativeCounts), values.length, `${at}: cumulative`)
       assert.equal(sum(v.windowCounts), values.length, `${at}: window`)
@@ -64,13 +69,7 @@ test('two deaths in a row, the second before the replacement recorded anything, 
   dieAt(v, 10, 3)
   recover(v, new RingConsumer(v))
   dieAt(v, 0, 2)
-  const ring = new RingConsumer(v)
-  recover(v, ring)
-  const store = new HistogramStore(v)
-  store.reconcile()
-  store.rotate(7)
-  ring.drain(store.record)
-  store.flush()
+  const { store } = replace(v)
   assert.equal(sum(v.cumulativeCounts), 100)
   assert.equal(sum(v.windowCounts), 100)
   assert.equal(store.range('lifetime').count, 100)
