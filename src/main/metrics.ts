@@ -1,19 +1,25 @@
 // GET /metrics: prom-client's default process and Node.js metrics plus
 // PodMeter's own, all read at scrape time: counters from the shared buffer,
 // the latency histogram's `le` buckets from the worker (cumulative HDR counts
-// at each boundary, see cumulativeAt in src/shared/hdr.ts). Nothing happens per request.
+// at each boundary, see cumulativeAt in src/shared/hdr.ts) and, in the
+// protobuf format, its native buckets. Nothing happens per request.
 //
-// One registry per exposition format, each made on first use. prom-client's
-// Registry.metrics() in OpenMetrics mode renames counters in place (it strips
-// `_total` from the metric object's name), so a registry shared between the
-// two formats would print counters without `_total` in the text format after
-// the first OpenMetrics scrape. A registry that only ever renders one format
-// is stable. No metric name starts with `istio_`: Istio's metrics merging
+// Two registries, each made on first use: one for the text and protobuf
+// formats, one for OpenMetrics. prom-client's Registry.metrics() in
+// OpenMetrics mode renames counters in place (it strips `_total` from the
+// metric object's name), so a registry shared with it would print counters
+// without `_total` in the text format after the first OpenMetrics scrape.
+// The protobuf format reads the text registry's samples
+// (getMetricsAsJSON), so its values are the text format's. No metric name starts with `istio_`: Istio's metrics merging
 // would clash with the sidecar's own.
 
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client'
 import { C, HOP_BUCKETS, readCounter, readStatus, STATUS_MAX, STATUS_MIN, type Views } from '../shared/layout.js'
+import type { NativeBuckets } from '../shared/native-histogram.js'
 import type { ConnectionFigures } from './connection-guard.js'
+import { EVENT_LOOP_DELAY_NAMES, EventLoopDelay } from './event-loop-delay.js'
+import { negotiate } from './metrics-format.js'
+import { encodeFamilies, PROTOBUF_CONTENT_TYPE, type JsonMetric } from './metrics-proto.js'
 import { MESH_MODES, type MeshView } from './mesh-facts.js'
 import type { HistogramPool } from './pool.js'
 
@@ -26,49 +32,38 @@ export interface MetricsContext {
   pool: HistogramPool
   /** `le` boundaries in whole µs, ascending. */
   bucketsUs: readonly number[]
+  /** Schema of the native histogram in the protobuf exposition (src/shared/native-histogram.ts). */
+  nativeSchema: number
   /** Open and refused connections, refused requests. */
   connections?: () => ConnectionFigures
 }
 
-type Format = 'text' | 'openmetrics'
-
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
 
 interface Sample { value: number, labels?: Record<string, string>, metricName?: string }
-
-/** True when an Accept header prefers OpenMetrics to the text format (Prometheus 2.x asks this way). */
-export function wantsOpenMetrics (accept: string | undefined): boolean {
-  if (accept === undefined) return false
-  let om = 0
-  let text = 0
-  for (const entry of accept.split(',', 32)) {
-    const [type = '', ...params] = entry.split(';').map((s) => s.trim().toLowerCase())
-    const qParam = params.find((p) => p.startsWith('q='))
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2))
-    if (!(q >= 0)) continue
-    if (type === 'application/openmetrics-text') om = Math.max(om, q)
-    else if (type === 'text/plain' || type === '*/*' || type === 'text/*') text = Math.max(text, q)
-  }
-  return om > 0 && om >= text
-}
+interface Collected { values: Sample[], native?: NativeBuckets }
 
 export class MetricsExporter {
   readonly #ctx: MetricsContext
   readonly #le: string[]
-  readonly #registries = new Map<Format, Registry<any>>()
+  /** Text and protobuf share one registry (the same values in both); OpenMetrics has its own. */
+  readonly #registries = new Map<'text' | 'openmetrics', Registry<any>>()
 
   constructor (ctx: MetricsContext) {
     this.#ctx = ctx
     this.#le = ctx.bucketsUs.map((us) => String(us / 1e6))
   }
 
-  async render (accept: string | undefined): Promise<{ contentType: string, body: string }> {
-    const registry = this.#registry(wantsOpenMetrics(accept) ? 'openmetrics' : 'text')
-    const body = await registry.metrics()
-    return { contentType: registry.contentType, body }
+  async render (accept: string | undefined): Promise<{ contentType: string, body: string | Buffer }> {
+    const format = negotiate(accept)
+    const registry = this.#registry(format === 'openmetrics' ? 'openmetrics' : 'text')
+    if (format === 'protobuf') {
+      return { contentType: PROTOBUF_CONTENT_TYPE, body: encodeFamilies(await registry.getMetricsAsJSON() as unknown as JsonMetric[]) }
+    }
+    return { contentType: registry.contentType, body: await registry.metrics() }
   }
 
-  #registry (format: Format): Registry<any> {
+  #registry (format: 'text' | 'openmetrics'): Registry<any> {
     let registry = this.#registries.get(format)
     if (registry === undefined) {
       registry = new Registry()
@@ -76,50 +71,51 @@ export class MetricsExporter {
       collectDefaultMetrics({ register: registry })
       // Gauges named *_total fail promtool's lint (and confuse rate()); the
       // per-type gauges nodejs_active_handles{type} and the like stay: sum them.
-      for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name)
+      for (const name of [...LINT_FAILING_DEFAULTS, ...EVENT_LOOP_DELAY_NAMES]) registry.removeSingleMetric(name)
+      this.#addEventLoopDelay(registry)
       this.#addOwn(registry)
       this.#registries.set(format, registry)
     }
     return registry
   }
 
+  #addEventLoopDelay (registry: Registry<any>): void {
+    const delay = new EventLoopDelay()
+    for (const [i, name] of EVENT_LOOP_DELAY_NAMES.entries()) {
+      // The first of them, asked first in each scrape, ends the interval the others report.
+      register(registry, name, `The event loop delay's ${name.split('_')[3] as string} over what was sampled since the previous scrape; absent when nothing was`, 'gauge', () => {
+        if (i === 0) delay.take()
+        const value = delay.value(name)
+        return value === undefined ? [] : [{ value }]
+      })
+    }
+  }
+
   #addOwn (registry: Registry<any>): void {
-    const { stats, pool, bucketsUs } = this.#ctx
+    const { stats, pool, bucketsUs, nativeSchema } = this.#ctx
     const v = stats.views
     const n = (i: number): number => readCounter(v, i)
-    const own = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: () => Sample[] | Promise<Sample[]>): void => {
-      // prom-client reads name, help and type and calls get(); in OpenMetrics
-      // mode it may rename a counter, hence `m.name` read at each get().
-      const m = {
-        name,
-        help,
-        type,
-        aggregator: 'sum',
-        get: async () => ({ name: m.name, help, type, aggregator: 'sum', values: await collect() }),
-        reset: () => {}
-      }
-      registry.registerMetric(m as unknown as Metric)
-    }
+    const own = register.bind(null, registry)
 
-    own('podmeter_request_duration_seconds', 'Service time of measured requests, from the request event until the response was handed to the socket; buckets derived exactly from the HDR histogram (a sample on a boundary counts in that bucket)', 'histogram', async () => {
-      const b = await pool.buckets(bucketsUs as number[])
-      const samples: Sample[] = b.cumulative.map((value, i) => ({ metricName: 'podmeter_request_duration_seconds_bucket', labels: { le: this.#le[i] as string }, value }))
-      samples.push(
+    own('podmeter_request_duration_seconds', 'Service time of measured requests, from the request event until the response was handed to the socket; buckets derived exactly from the HDR histogram (a sample on a boundary counts in that bucket), native buckets in the protobuf format', 'histogram', async () => {
+      const b = await pool.buckets(bucketsUs as number[], nativeSchema)
+      const values: Sample[] = b.cumulative.map((value, i) => ({ metricName: 'podmeter_request_duration_seconds_bucket', labels: { le: this.#le[i] as string }, value }))
+      values.push(
         { metricName: 'podmeter_request_duration_seconds_bucket', labels: { le: '+Inf' }, value: b.count },
         { metricName: 'podmeter_request_duration_seconds_sum', value: b.sumUs / 1e6 },
         { metricName: 'podmeter_request_duration_seconds_count', value: b.count }
       )
-      return samples
+      return b.native === undefined ? { values } : { values, native: b.native }
     })
-    own('podmeter_requests_total', 'Measured requests that ended, by status code (code="aborted": the client went away first)', 'counter', () => {
+    own('podmeter_requests_total', 'Measured requests answered, by HTTP status code (those whose client went away first are podmeter_requests_aborted_total)', 'counter', () => {
       const samples: Sample[] = []
       for (let code = STATUS_MIN; code <= STATUS_MAX; code++) {
         const value = readStatus(v, code)
         if (value > 0) samples.push({ labels: { code: String(code) }, value })
       }
-      samples.push({ labels: { code: 'aborted' }, value: n(C.ABORTED) })
       return samples
     })
+    own('podmeter_requests_aborted_total', 'Measured requests whose client went away before the response was delivered (no status code; still in the latency histogram)', 'counter', () => [{ value: n(C.ABORTED) }])
     own('podmeter_samples_dropped_total', 'Latency samples lost because the ring between the threads was full (the request is still counted)', 'counter', () => [{ value: n(C.SAMPLES_DROPPED) }])
     own('podmeter_samples_clamped_total', 'Latency samples outside the histogram range, recorded at its edge', 'counter', () => [{ value: n(C.SAMPLES_CLAMPED) }])
     own('podmeter_unmeasured_requests_total', 'Requests not measured: probes, /stats, /metrics, health checks, bad queries', 'counter', () => [{ value: n(C.UNMEASURED) }])
@@ -144,4 +140,25 @@ export class MetricsExporter {
       return memory === undefined ? [] : [{ value: memory.heapSize }]
     })
   }
+}
+
+/**
+ * Adds a metric whose samples `collect` gives at each scrape. prom-client
+ * reads name, help and type and calls get(); in OpenMetrics mode it may
+ * rename a counter, hence `m.name` read at each get(). What get() returns
+ * reaches getMetricsAsJSON() as it is, `native` included.
+ */
+function register (registry: Registry<any>, name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: () => Sample[] | Collected | Promise<Sample[] | Collected>): void {
+  const m = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => {
+      const got = await collect()
+      return { name: m.name, help, type, aggregator: 'sum', ...(Array.isArray(got) ? { values: got } : got) }
+    },
+    reset: () => {}
+  }
+  registry.registerMetric(m as unknown as Metric)
 }

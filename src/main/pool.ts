@@ -82,9 +82,11 @@ export class HistogramPool {
     return await this.#cached(extra === undefined ? `snapshot ${percentiles.join()}` : undefined, task) as Snapshot & Staleness
   }
 
-  /** The lifetime histogram's sample count at or below each boundary (µs, ascending). */
-  async buckets (boundsUs: number[]): Promise<Buckets & Staleness> {
-    return await this.#cached(`buckets ${boundsUs.join()}`, { op: 'buckets', second: nowSecond(), boundsUs }) as Buckets & Staleness
+  /** The lifetime histogram's sample count at or below each boundary (µs, ascending), and its native buckets of `schema` when given. */
+  async buckets (boundsUs: number[], schema?: number): Promise<Buckets & Staleness> {
+    const task: Task = { op: 'buckets', second: nowSecond(), boundsUs }
+    if (schema !== undefined) task.schema = schema
+    return await this.#cached(`buckets ${schema ?? '-'} ${boundsUs.join()}`, task) as Buckets & Staleness
   }
 
   /**

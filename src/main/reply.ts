@@ -23,8 +23,8 @@ export function sendJson (res: ServerResponse, status: number, value: unknown, e
   res.end(body)
 }
 
-export function sendText (res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' })
+export function sendText (res: ServerResponse, status: number, contentType: string, body: string | Buffer, extra?: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', ...extra })
   res.end(body)
 }
 

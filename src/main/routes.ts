@@ -30,6 +30,8 @@ export interface RouteContext {
   faults: boolean
   /** `le` boundaries of the /metrics latency histogram, whole µs, ascending. */
   metricsBucketsUs: readonly number[]
+  /** Schema of its native buckets (METRICS_NATIVE_SCHEMA). */
+  metricsNativeSchema: number
   /** This listener's open and refused connections. */
   connections: () => ConnectionFigures
   shuttingDown: () => boolean
@@ -64,7 +66,7 @@ function fail (res: ServerResponse, err: unknown): void {
 
 export function createRoutes (ctx: RouteContext): Routes {
   const { pool, stats } = ctx
-  const metrics = new MetricsExporter({ stats, pool, bucketsUs: ctx.metricsBucketsUs, connections: ctx.connections })
+  const metrics = new MetricsExporter({ stats, pool, bucketsUs: ctx.metricsBucketsUs, nativeSchema: ctx.metricsNativeSchema, connections: ctx.connections })
   return {
     '/stats': {
       GET: (req, res) => {
@@ -106,7 +108,8 @@ export function createRoutes (ctx: RouteContext): Routes {
     '/metrics': {
       GET: (req, res) => {
         metrics.render(req.headers.accept).then(
-          (m) => sendText(res, 200, m.contentType, m.body),
+          // The format follows Accept: a cache between scraper and pod must not mix them.
+          (m) => sendText(res, 200, m.contentType, m.body, { vary: 'accept' }),
           (err) => fail(res, err)
         )
       }

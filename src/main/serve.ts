@@ -94,6 +94,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
     metricsBucketsUs: config.metricsBucketsUs,
+    metricsNativeSchema: config.metricsNativeSchema,
     onReset: () => {
       stats.since = performance.now()
       runtime.resetRequests()

@@ -8,6 +8,7 @@
 
 import type { LayoutConfig } from './layout.js'
 import type { DistributionRow, Summary } from './hdr.js'
+import type { NativeBuckets } from './native-histogram.js'
 
 /** The worker's workerData. */
 export interface WorkerData {
@@ -37,7 +38,8 @@ export type Task =
   | { op: 'snapshot', second: number, percentiles: number[], extra?: { range: Range, percentiles: number[] } }
   /** `until`: each listener's ring write sequence when its counters were zeroed (main first). */
   | { op: 'reset', second: number, until: number[] }
-  | { op: 'buckets', second: number, boundsUs: number[] }
+  /** `schema`: also the native histogram of that schema (src/shared/native-histogram.ts). */
+  | { op: 'buckets', second: number, boundsUs: number[], schema?: number }
   | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }
   | { op: 'fault', second: number, mode: FaultMode, ms: number }
 
@@ -67,6 +69,8 @@ export interface Buckets {
   count: number
   /** Exact sum of the samples, µs. */
   sumUs: number
+  /** The same counts as native buckets, when the task asked for a schema. */
+  native?: NativeBuckets
 }
 
 /** A range's histogram: `hgrm` text, or the distribution and encoding. */

@@ -10,7 +10,8 @@ import { workerData } from 'piscina'
 import { attach, C, inc, readCounter, zero, type LayoutConfig, type Views } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
 import { cumulativeAt, distribution, encode, hgrm } from '../shared/hdr.js'
-import type { HistogramExport, ListenerSnapshot, Snapshot, Task, TaskResult, WorkerData } from '../shared/protocol.js'
+import { nativeBuckets } from '../shared/native-histogram.js'
+import type { Buckets, HistogramExport, ListenerSnapshot, Snapshot, Task, TaskResult, WorkerData } from '../shared/protocol.js'
 import { HistogramStore } from './histograms.js'
 import { recover } from './journal.js'
 
@@ -120,7 +121,9 @@ export default function run (task: Task): TaskResult | Promise<never> {
       // _count and +Inf come from the same counts as the buckets, so the
       // exposition is consistent even if a worker died between recording a
       // sample's counts and its exact figures.
-      return { ok: true, drained, cumulative: cumulativeAt(r.histogram, task.boundsUs), count: r.histogram.totalCount, sumUs: r.sum }
+      const out: Buckets = { ok: true, drained, cumulative: cumulativeAt(r.histogram, task.boundsUs), count: r.histogram.totalCount, sumUs: r.sum }
+      if (task.schema !== undefined) out.native = nativeBuckets(r.histogram, task.schema)
+      return out
     }
     case 'histogram': {
       const drained = drain(task.second)

@@ -2,13 +2,15 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { DEFAULT_BUCKETS_US } from '../../src/shared/config.js'
 import { create } from '../../src/shared/layout.js'
-import { MetricsExporter, wantsOpenMetrics } from '../../src/main/metrics.js'
+import { MetricsExporter } from '../../src/main/metrics.js'
+import { negotiate } from '../../src/main/metrics-format.js'
 import { HistogramPool } from '../../src/main/pool.js'
 import type { Running } from '../../src/main/serve.js'
 import { getJson, load, request, runTool, startServer } from '../support/helpers.js'
 
-// What Prometheus 2.x sends when it scrapes.
+// What Prometheus 2.x sends when it scrapes, without native histograms and with them.
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+const PROMETHEUS_PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,' + PROMETHEUS_ACCEPT.replace('version=1.0.0,', 'version=1.0.0;q=0.8,')
 
 /** Samples of an exposition, keyed `name{labels}` as printed. */
 function samples (body: string): Map<string, number> {
@@ -64,7 +66,8 @@ describe('GET /metrics', () => {
     const m = samples((await request(`${pm.url}/metrics`)).body)
     assert.equal(m.get('podmeter_requests_total{code="200"}'), served.get(200))
     assert.equal(m.get('podmeter_requests_total{code="503"}'), served.get(503))
-    assert.equal(m.get('podmeter_requests_total{code="aborted"}'), 0)
+    assert.equal(m.get('podmeter_requests_aborted_total'), 0)
+    assert.equal([...m.keys()].some((k) => k.includes('code="aborted"')), false, 'code carries HTTP status codes only')
     assert.equal(m.get('podmeter_samples_dropped_total'), 0)
     assert.equal(m.get('podmeter_requests_by_hops_total{hops="0"}'), 1500)
     assert.equal(m.get('podmeter_mesh_info{mode="none"}'), 1)
@@ -94,14 +97,22 @@ describe('GET /metrics', () => {
   })
 })
 
-test('Accept negotiation', () => {
-  assert.equal(wantsOpenMetrics(PROMETHEUS_ACCEPT), true)
-  assert.equal(wantsOpenMetrics('application/openmetrics-text'), true)
-  assert.equal(wantsOpenMetrics(undefined), false)
-  assert.equal(wantsOpenMetrics('*/*'), false)
-  assert.equal(wantsOpenMetrics('text/plain;version=0.0.4'), false)
-  assert.equal(wantsOpenMetrics('application/openmetrics-text;q=0.2,text/plain;q=0.9'), false)
-  assert.equal(wantsOpenMetrics('application/openmetrics-text;q=0'), false)
+test('Accept negotiation: the highest q, the earlier on a tie', () => {
+  assert.equal(negotiate(PROMETHEUS_ACCEPT), 'openmetrics')
+  assert.equal(negotiate(PROMETHEUS_PROTOBUF_ACCEPT), 'protobuf')
+  assert.equal(negotiate('application/openmetrics-text'), 'openmetrics')
+  assert.equal(negotiate(undefined), 'text')
+  assert.equal(negotiate('*/*'), 'text')
+  assert.equal(negotiate('text/plain;version=0.0.4'), 'text')
+  assert.equal(negotiate('application/openmetrics-text;q=0.2,text/plain;q=0.9'), 'text')
+  assert.equal(negotiate('application/openmetrics-text;q=0'), 'text')
+  assert.equal(negotiate('text/plain, application/openmetrics-text'), 'text')
+  // Protobuf only as the delimited MetricFamily stream.
+  assert.equal(negotiate('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily'), 'text')
+  assert.equal(negotiate('application/vnd.google.protobuf;proto=other.Message;encoding=delimited'), 'text')
+  assert.equal(negotiate('application/vnd.google.protobuf; proto="io.prometheus.client.MetricFamily"; encoding=delimited;q=0.9,text/plain;q=0.5'), 'protobuf')
+  assert.equal(negotiate('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text'), 'text')
+  assert.equal(negotiate('x'.repeat(10_000)), 'text')
 })
 
 test('the sidecar memory gauge and mesh mode come from the stats context', async () => {
@@ -113,14 +124,15 @@ test('the sidecar memory gauge and mesh mode come from the stats context', async
     const exporter = new MetricsExporter({
       stats: { views, mesh: () => ({ mode: 'sidecar', sidecarMemory: sidecar.bytes === undefined ? undefined : { allocated: 1, heapSize: sidecar.bytes, physical: undefined } }) },
       pool,
-      bucketsUs: [100, 1000]
+      bucketsUs: [100, 1000],
+      nativeSchema: 8
     })
-    let m = samples((await exporter.render(undefined)).body)
+    let m = samples(String((await exporter.render(undefined)).body))
     assert.equal(m.has('podmeter_sidecar_memory_bytes'), false, 'absent while unknown')
     assert.equal(m.get('podmeter_mesh_info{mode="sidecar"}'), 1)
     assert.equal(m.get('podmeter_request_duration_seconds_bucket{le="0.0001"}'), 0)
     sidecar.bytes = 52_428_800
-    m = samples((await exporter.render(undefined)).body)
+    m = samples(String((await exporter.render(undefined)).body))
     assert.equal(m.get('podmeter_sidecar_memory_bytes'), 52_428_800)
   } finally {
     await pool.close()
