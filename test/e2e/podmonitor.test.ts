@@ -18,17 +18,34 @@ import { one, render, type K8sObject } from '../support/kustomize.js'
 const MODES = ['plain', 'sidecar', 'ambient', 'ambient-waypoint'] as const
 const file = tempFiles('podmonitor')
 
+/** The yaml block of docs/deploy.md that contains `text`: the patches tested are the ones documented. */
+function docPatch (text: string): { patches: unknown[] } {
+  const blocks = [...readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+  const hits = blocks.filter((b) => b.includes(text))
+  assert.equal(hits.length, 1, `one yaml block in docs/deploy.md has ${text}`)
+  return parse(hits[0] as string)
+}
+
+/**
+ * A fresh copy of deploy/ with the component added to the overlay's
+ * kustomization.yaml as the docs say, plus `extra` patches; its rendering.
+ */
+function renderEdited (name: string, mode: string, extra: unknown[] = []): K8sObject[] {
+  const deploy = file(name)
+  cpSync(join(ROOT, 'deploy'), deploy, { recursive: true })
+  const k = join(deploy, 'overlays', mode, 'kustomization.yaml')
+  const doc = parse(readFileSync(k, 'utf8')) as { components?: string[], patches?: unknown[] }
+  doc.components = [...(doc.components ?? []), '../../components/prometheus-operator']
+  if (extra.length > 0) doc.patches = [...(doc.patches ?? []), ...extra]
+  writeFileSync(k, stringify(doc))
+  return render(join(deploy, 'overlays', mode))
+}
+
 const plainOverlay = new Map<string, K8sObject[]>()
 const withMonitor = new Map<string, K8sObject[]>()
 before(() => {
-  const deploy = file('deploy')
-  cpSync(join(ROOT, 'deploy'), deploy, { recursive: true })
   for (const mode of MODES) {
-    const k = join(deploy, 'overlays', mode, 'kustomization.yaml')
-    const doc = parse(readFileSync(k, 'utf8')) as { components?: string[] }
-    doc.components = [...(doc.components ?? []), '../../components/prometheus-operator']
-    writeFileSync(k, stringify(doc))
-    withMonitor.set(mode, render(join(deploy, 'overlays', mode)))
+    withMonitor.set(mode, renderEdited(`deploy-${mode}`, mode))
     plainOverlay.set(mode, render(`overlays/${mode}`))
   }
 })
@@ -180,4 +197,34 @@ test('it asks for protobuf first, with native and classic histograms; a real Pod
   } finally {
     await server.shutdown()
   }
+})
+
+test('STRICT mTLS in sidecar mode: the documented patch scrapes the baseline port, which skips the sidecar and serves the same figures', async () => {
+  const list = renderEdited('deploy-strict', 'sidecar', docPatch('value: baseline').patches)
+  const pm = one(list, 'PodMonitor', 'podmeter')
+  assert.doesNotThrow(() => new PodMonitor(pm as any).validate())
+  const d = one(list, 'Deployment', 'podmeter')
+  const c = d.spec.template.spec.containers.find((x: any) => x.name === 'podmeter')
+  const port = c.ports.find((p: any) => p.name === pm.spec.podMetricsEndpoints[0].port)
+  const config = loadConfig([], Object.fromEntries(c.env.map((e: any) => [e.name, e.value])))
+  assert.equal(port?.containerPort, config.baselinePort)
+  const excluded = String(d.spec.template.metadata.annotations['traffic.sidecar.istio.io/excludeInboundPorts']).split(',')
+  assert.ok(excluded.includes(String(port.containerPort)), 'the sidecar does not capture it, so STRICT does not apply')
+  // The baseline listener's /metrics reports the main listener's requests.
+  const server = await startServer({ baselinePort: 0, delayUs: 0 })
+  try {
+    assert.equal((await request(server.url + '/')).status, 200)
+    const r = await request(String(server.baseline?.url) + '/metrics', { headers: { accept: 'text/plain;version=0.0.4' } })
+    assert.match(r.body, /^podmeter_requests_total\{code="200"\} 1$/m)
+  } finally {
+    await server.shutdown()
+  }
+})
+
+test('operators before v0.88: the documented patch removes scrapeNativeHistograms and nothing else', () => {
+  const list = renderEdited('deploy-old-crd', 'plain', docPatch('path: /spec/scrapeNativeHistograms').patches)
+  const pm = one(list, 'PodMonitor', 'podmeter')
+  const expected = structuredClone(monitor('plain'))
+  delete expected.spec.scrapeNativeHistograms
+  assert.deepEqual(pm, expected)
 })
