@@ -24,7 +24,8 @@ function formatOf (type: string, params: Map<string, string>): Format | undefine
   }
 }
 
-export function negotiate (accept: string | undefined): Format {
+/** `protobuf`: whether the protobuf format may be chosen at all (METRICS_PROTOBUF). */
+export function negotiate (accept: string | undefined, protobuf = true): Format {
   if (accept === undefined) return 'text'
   let best: Format = 'text'
   let bestQ = 0
@@ -38,7 +39,7 @@ export function negotiate (accept: string | undefined): Format {
     const q = params.has('q') ? Number(params.get('q')) : 1
     if (!(q > 0 && q <= 1)) continue
     const format = formatOf(type, params)
-    if (format !== undefined && q > bestQ) {
+    if (format !== undefined && q > bestQ && (protobuf || format !== 'protobuf')) {
       best = format
       bestQ = q
     }

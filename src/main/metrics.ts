@@ -34,6 +34,8 @@ export interface MetricsContext {
   bucketsUs: readonly number[]
   /** Schema of the native histogram in the protobuf exposition (src/shared/native-histogram.ts). */
   nativeSchema: number
+  /** METRICS_PROTOBUF: false never answers protobuf. */
+  protobuf?: boolean
   /** Open and refused connections, refused requests. */
   connections?: () => ConnectionFigures
 }
@@ -55,7 +57,7 @@ export class MetricsExporter {
   }
 
   async render (accept: string | undefined): Promise<{ contentType: string, body: string | Buffer }> {
-    const format = negotiate(accept)
+    const format = negotiate(accept, this.#ctx.protobuf ?? true)
     const registry = this.#registry(format === 'openmetrics' ? 'openmetrics' : 'text')
     if (format === 'protobuf') {
       return { contentType: PROTOBUF_CONTENT_TYPE, body: encodeFamilies(await registry.getMetricsAsJSON() as unknown as JsonMetric[]) }

@@ -32,6 +32,7 @@ export interface RouteContext {
   metricsBucketsUs: readonly number[]
   /** Schema of its native buckets (METRICS_NATIVE_SCHEMA). */
   metricsNativeSchema: number
+  metricsProtobuf: boolean
   /** This listener's open and refused connections. */
   connections: () => ConnectionFigures
   shuttingDown: () => boolean
@@ -66,7 +67,7 @@ function fail (res: ServerResponse, err: unknown): void {
 
 export function createRoutes (ctx: RouteContext): Routes {
   const { pool, stats } = ctx
-  const metrics = new MetricsExporter({ stats, pool, bucketsUs: ctx.metricsBucketsUs, nativeSchema: ctx.metricsNativeSchema, connections: ctx.connections })
+  const metrics = new MetricsExporter({ stats, pool, bucketsUs: ctx.metricsBucketsUs, nativeSchema: ctx.metricsNativeSchema, protobuf: ctx.metricsProtobuf, connections: ctx.connections })
   return {
     '/stats': {
       GET: (req, res) => {

@@ -95,6 +95,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     maxDelayUs: config.maxDelayUs,
     metricsBucketsUs: config.metricsBucketsUs,
     metricsNativeSchema: config.metricsNativeSchema,
+    metricsProtobuf: config.metricsProtobuf,
     onReset: () => {
       stats.since = performance.now()
       runtime.resetRequests()

@@ -111,6 +111,13 @@ export interface ServerConfig {
    */
   metricsNativeSchema: number
   /**
+   * METRICS_PROTOBUF: answer a scraper that prefers the protobuf format with
+   * it (native histograms). Off for a scrape path that cannot carry it, such
+   * as an Istio agent merging metrics on 15020 that passes the scraper's
+   * Accept on and concatenates the answers (docs/deploy.md). Default on.
+   */
+  metricsProtobuf: boolean
+  /**
    * BASELINE_PORT: a second listener with its own counters and histograms, for
    * unmeshed traffic beside the meshed (a pod excludes it from its sidecar).
    * A port number (0: any free port), or off. Default off (null).
@@ -221,6 +228,7 @@ export const SETTINGS: Setting[] = [
   { env: 'PODMETER_FAULT_START_MS', key: 'faultStartMs', parse: integer(0, 60_000), accepts: 'a whole number of ms from 0 to 60000' },
   { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` },
   { env: 'METRICS_NATIVE_SCHEMA', flag: 'metrics-native-schema', key: 'metricsNativeSchema', parse: integer(0, 8), accepts: 'a whole number from 0 to 8 (2^schema native buckets per power of two)' },
+  { env: 'METRICS_PROTOBUF', flag: 'metrics-protobuf', key: 'metricsProtobuf', parse: onOff, accepts: 'on or off' },
   { env: 'BASELINE_PORT', flag: 'baseline-port', key: 'baselinePort', parse: (t) => (t === 'off' ? null : integer(0, 65535)(t)), accepts: 'a port number from 0 to 65535, or off' }
 ]
 
@@ -254,6 +262,7 @@ export const DEFAULTS: ServerConfig = {
   procSelf: '/proc/self',
   metricsBucketsUs: [...DEFAULT_BUCKETS_US],
   metricsNativeSchema: 8,
+  metricsProtobuf: true,
   baselinePort: null
 }
 

@@ -115,6 +115,17 @@ describe('GET /metrics in the protobuf format', () => {
   })
 })
 
+test('METRICS_PROTOBUF=off answers a protobuf-first scraper with its next choice', async () => {
+  const pm = await startServer({ delayUs: 0, metricsProtobuf: false })
+  try {
+    const r = await scrape(pm.url, PROTOBUF_ACCEPT + ',application/openmetrics-text;version=1.0.0;q=0.8,text/plain;q=0.5')
+    assert.match(r.type, /^application\/openmetrics-text/)
+    assert.ok(r.body.toString().endsWith('# EOF\n'))
+  } finally {
+    await pm.shutdown()
+  }
+})
+
 test('an idle server exposes an empty native histogram (zero threshold set, no buckets)', async () => {
   const pm = await startServer({ delayUs: 0 })
   try {

@@ -113,6 +113,8 @@ test('Accept negotiation: the highest q, the earlier on a tie', () => {
   assert.equal(negotiate('application/vnd.google.protobuf; proto="io.prometheus.client.MetricFamily"; encoding=delimited;q=0.9,text/plain;q=0.5'), 'protobuf')
   assert.equal(negotiate('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text'), 'text')
   assert.equal(negotiate('x'.repeat(10_000)), 'text')
+  // METRICS_PROTOBUF=off: the best of the rest.
+  assert.equal(negotiate(PROMETHEUS_PROTOBUF_ACCEPT, false), 'openmetrics')
 })
 
 test('the sidecar memory gauge and mesh mode come from the stats context', async () => {
