@@ -4,7 +4,10 @@
 // with native histograms on, one without. When hey ends, the quantiles of the
 // last 15 s three ways: /stats?window=15, histogram_quantile over the
 // classic `le` buckets, and over the native histogram, both
-// `sum(rate(…[15s]))` at the last scrape. Then the scrape itself: size and
+// `sum(rate(…[15s]))` at the last scrape; and the same samples exactly:
+// /stats since start against a rate() whose range reaches back to the empty
+// scrape before the load (a noisy machine's tail is not stationary, so two
+// different 15 s stretches need not agree). Then the scrape itself: size and
 // client-side time of /metrics in each format, interleaved (ABBA), after the
 // load. Two workloads: the issue's delay mix and the default DELAY_MS=20.
 //   BENCH_SECONDS (20), BENCH_SCRAPES (200 per format)
@@ -50,8 +53,10 @@ async function workload (title: string, path: string, env: Record<string, string
   try {
     await until('both Prometheus servers to scrape', 30_000, async () =>
       (await native.value(`histogram_count(${NAME})`)) === 0 && (await classic.value(`${NAME}_count`)) === 0 ? true : undefined)
+    const t0 = Date.now() / 1000
     await pinnedClient('hey', ['-z', `${SECONDS}s`, '-c', '20', `${url}${path}`])
     const s = await getJson(`${url}/stats?percentiles=${QUANTILES.join(',')}&window=15`) as { percentiles: Record<string, number>, percentiles_samples: number }
+    const life = await getJson(`${url}/stats?percentiles=${QUANTILES.join(',')}`) as { percentiles: Record<string, number> }
     const total = (await getJson(`${url}/stats`) as { samples: number }).samples
     const last = async (prom: Prometheus, q: string): Promise<number> => await until('the last scrape', 15_000, async () => {
       const r = (await prom.query(q))[0]
@@ -62,9 +67,15 @@ async function workload (title: string, path: string, env: Record<string, string
     const stats = QUANTILES.map((q) => s.percentiles[`p${q}`] as number)
     const cl = await quantiles(classic, (q) => `histogram_quantile(${q}, sum by (le) (rate(${NAME}_bucket[15s])))`, atC)
     const na = await quantiles(native, (q) => `histogram_quantile(${q}, sum(rate(${NAME}[15s])))`, atN)
+    const whole = `${Math.ceil(Math.max(atN, atC) - t0) + 2}s`
+    const lifetime = QUANTILES.map((q) => life.percentiles[`p${q}`] as number)
+    const clAll = await quantiles(classic, (q) => `histogram_quantile(${q}, sum by (le) (rate(${NAME}_bucket[${whole}])))`, atC)
+    const naAll = await quantiles(native, (q) => `histogram_quantile(${q}, sum(rate(${NAME}[${whole}])))`, atN)
     lines.push(`### ${title}: \`hey -z ${SECONDS}s -c 20 '${path}'\` (${total} requests; /stats window: ${s.percentiles_samples} samples)`, '',
-      '| quantile | /stats window, ms | classic `histogram_quantile`, ms | native `histogram_quantile`, ms |', '|---|---|---|---|')
-    QUANTILES.forEach((q, i) => lines.push(`| p${q} | ${ms(stats[i])} | ${ms(cl[i])} (${off(cl[i] as number, stats[i] as number)}) | ${ms(na[i])} (${off(na[i] as number, stats[i] as number)}) |`))
+      `| quantile | /stats window | classic, rate[15s] | native, rate[15s] | /stats since start | classic, rate[${whole}] | native, rate[${whole}] |`, '|---|---|---|---|---|---|---|')
+    const cell = (v: number | undefined, ref: number | undefined): string => `${ms(v)} (${off(v as number, ref as number)})`
+    QUANTILES.forEach((q, i) => lines.push(`| p${q} | ${ms(stats[i])} | ${cell(cl[i], stats[i])} | ${cell(na[i], stats[i])} | ${ms(lifetime[i])} | ${cell(clAll[i], lifetime[i])} | ${cell(naAll[i], lifetime[i])} |`))
+    lines.push('', 'Milliseconds; in brackets, the difference from the /stats figure of the same stretch.')
     const buckets = (await fetch(`${url}/metrics`).then(async (r) => await r.text())).split('\n').filter((l) => l.startsWith(`${NAME}_bucket`)).length
     lines.push('', `Classic buckets: ${buckets} series (with +Inf).`, '')
 
