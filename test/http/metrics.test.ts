@@ -6,7 +6,7 @@ import { MetricsExporter } from '../../src/main/metrics.js'
 import { negotiate } from '../../src/main/metrics-format.js'
 import { HistogramPool } from '../../src/main/pool.js'
 import type { Running } from '../../src/main/serve.js'
-import { getJson, load, request, runTool, startServer } from '../support/helpers.js'
+import { getJson, load, request, runTool, sleep, startServer } from '../support/helpers.js'
 
 // What Prometheus 2.x sends when it scrapes, without native histograms and with them.
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
@@ -72,7 +72,10 @@ describe('GET /metrics', () => {
     assert.equal(m.get('podmeter_requests_by_hops_total{hops="0"}'), 1500)
     assert.equal(m.get('podmeter_mesh_info{mode="none"}'), 1)
     assert.ok((m.get('process_cpu_user_seconds_total') as number) > 0, 'prom-client default metrics are there')
-    assert.ok(m.has('nodejs_eventloop_lag_p99_seconds'))
+    // The event loop delay stats are there once the loop was sampled since the last scrape (every 10 ms).
+    await sleep(100)
+    const later = samples((await request(`${pm.url}/metrics`)).body)
+    assert.ok(Number.isFinite(later.get('nodejs_eventloop_lag_p99_seconds')), 'event loop delay sampled')
     for (const name of m.keys()) assert.ok(!name.startsWith('istio_'), name)
   })
 
