@@ -110,8 +110,8 @@ export class HistogramPool {
     return await this.#run({ op: 'histogram', second: nowSecond(), range, format }) as HistogramExport
   }
 
-  /** `until`: each listener's ring write sequence when its counters were zeroed, main first. */
-  async reset (until: number[]): Promise<void> {
+  /** `until`: each listener's rings' write sequences (shard by shard) when its counters were zeroed, main first. */
+  async reset (until: number[][]): Promise<void> {
     // An answer from before the reset is no answer for after it.
     this.#lastGood.clear()
     await this.#run({ op: 'reset', second: nowSecond(), until })

@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '../shared/errors.js'
-import { zeroMainThreadCounters, type Views } from '../shared/layout.js'
+import { RING_WRITE, zeroMainThreadCounters, type Views } from '../shared/layout.js'
 import type { AdminGate } from './admin.js'
 import type { ConnectionFigures } from './connection-guard.js'
 import { dashboardRoutes } from './dashboard.js'
@@ -123,9 +123,9 @@ export function createRoutes (ctx: RouteContext): Routes {
           // Zero the counters, then have the worker discard exactly the samples
           // pushed before this point: both happen before any later request on
           // this (single) thread can push, so counters and histograms agree.
-          for (const l of ctx.listeners) zeroMainThreadCounters(l.views.counters)
+          for (const l of ctx.listeners) for (const s of l.views.shards) zeroMainThreadCounters(s.counters)
           ctx.onReset()
-          pool.reset(ctx.listeners.map((l) => l.ring.writeSequence)).then(
+          pool.reset(ctx.listeners.map((l) => l.views.shards.map((s) => Atomics.load(s.ringIndex, RING_WRITE)))).then(
             () => sendJson(res, 200, { reset: true }),
             (err) => fail(res, err)
           )

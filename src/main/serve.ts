@@ -2,8 +2,11 @@
 // runtime monitor, mesh detection, the HTTP server (and the baseline
 // listener's, when BASELINE_PORT is set), and the orderly shutdown.
 
+import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Server as NetServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { ServerConfig } from '../shared/config.js'
 import { C, create, readCounter, type LayoutConfig } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
@@ -12,7 +15,9 @@ import { MeshDetector } from './mesh-detect.js'
 import { HistogramPool } from './pool.js'
 import { containerMemory } from './container-memory.js'
 import { cachedFor, RuntimeMonitor } from './runtime.js'
+import { listenForRelay } from './relay.js'
 import { createMeterServer, type Meter, type MeterServer } from './server.js'
+import { ShardThreads } from './shards.js'
 import type { StatsContext } from './stats.js'
 
 export interface Running {
@@ -40,10 +45,17 @@ function meter (layout: LayoutConfig): Meter {
   return { views, ring: new RingProducer(views) }
 }
 
-async function listen (server: Server, port: number, host: string): Promise<{ port: number, url: string }> {
+/** Where shard threads relay to: an abstract Unix socket on Linux (no file to leave behind), else one in the temp dir. */
+function relayPath (): string {
+  const name = `podmeter-${process.pid}-${randomBytes(6).toString('hex')}.sock`
+  return process.platform === 'linux' ? `\0${name}` : join(tmpdir(), name)
+}
+
+async function listen (server: Server, port: number, host: string, reusePort = false): Promise<{ port: number, url: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => { server.off('error', reject); resolve() })
+    const options = reusePort ? { port, host, reusePort } : { port, host }
+    server.listen(options as Parameters<Server['listen']>[0], () => { server.off('error', reject); resolve() })
   })
   const { port: bound, address, family } = server.address() as AddressInfo
   const hostPart = family === 'IPv6' ? `[${address}]` : address
@@ -58,7 +70,8 @@ export async function serve (config: ServerConfig): Promise<Running> {
     digits: config.digits,
     windowSeconds: config.windowSeconds
   }
-  const main = meter(layout)
+  const threads = config.httpThreads
+  const main = meter({ ...layout, shards: threads })
   const base = config.baselinePort === null ? null : meter(layout)
   const listeners = base === null ? [main] : [main, base]
   const pool = new HistogramPool(main.views, base?.views ?? null, config)
@@ -86,6 +99,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     baseline: null
   }
   const admin = new AdminGate(config)
+  const shards = new ShardThreads()
   const meters: MeterServer[] = listeners.map((m) => createMeterServer({
     ...m,
     listeners,
@@ -101,8 +115,10 @@ export async function serve (config: ServerConfig): Promise<Running> {
       runtime.resetRequests()
       mesh.countersReset()
       for (const s of meters) s.resetConnections()
+      shards.resetConnections()
     },
     limits: config,
+    drainSoon: () => pool.drainSoon(),
     admin,
     faults: config.faults
   }))
@@ -119,8 +135,17 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const servers = meters.map((m) => m.server)
   let bound: { port: number, url: string }
   let baseline: Running['baseline'] = null
+  let relay: NetServer | undefined
   try {
-    bound = await listen(servers[0] as Server, config.port, config.host)
+    bound = await listen(servers[0] as Server, config.port, config.host, threads > 1)
+    if (threads > 1) {
+      const socketPath = relayPath()
+      relay = await listenForRelay(servers[0] as Server, socketPath)
+      const limits = { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections }
+      await shards.start(threads, {
+        sab: main.views.sab, layout: main.views.config, host: config.host, port: bound.port, socketPath, allowed: (meters[0] as MeterServer).allowed, delayUs: config.delayUs, maxDelayUs: config.maxDelayUs, limits
+      }, () => pool.drainSoon())
+    }
     if (base !== null) {
       baseline = await listen(servers[1] as Server, config.baselinePort ?? 0, config.host)
       stats.baseline = { views: base.views, port: baseline.port }
@@ -128,6 +153,8 @@ export async function serve (config: ServerConfig): Promise<Running> {
   } catch (err) {
     // A port in use: release what started so the process can exit with the error.
     for (const s of servers) s.close()
+    relay?.close()
+    await shards.kill()
     runtime.close()
     mesh.close()
     await pool.close()
@@ -138,8 +165,10 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const shutdown = async (delayMs = 0): Promise<void> => {
     stopping = true
     closing ??= (async () => {
+      const started = performance.now()
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref())
       for (const m of meters) m.drainConnections()
+      shards.drain()
       // Still accepting and answering while Kubernetes takes the pod out of
       // its endpoints: a request that arrives meanwhile is answered (with
       // Connection: close), not refused. Idle connections are left alone, as
@@ -148,7 +177,9 @@ export async function serve (config: ServerConfig): Promise<Running> {
       // Stop accepting; each connection ends with a FIN once no request on
       // it can be lost (graceful-close.ts). Whatever is left at the deadline
       // is cut.
-      await Promise.all(meters.map(async (m) => await m.close(deadline)))
+      const left = Math.max(0, config.shutdownGraceMs - (performance.now() - started))
+      await Promise.all([...meters.map(async (m) => await m.close(deadline)), shards.close(left)])
+      relay?.close()
       runtime.close()
       mesh.close()
       await pool.close()

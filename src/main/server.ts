@@ -16,7 +16,7 @@ import { onDelivery } from './delivery.js'
 import { GracefulClose } from './graceful-close.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { edgeError } from './request-edge.js'
-import { sendError } from './reply.js'
+import { sendError, type Routes } from './reply.js'
 import { allowed, createRoutes, dispatch, type RouteContext } from './routes.js'
 
 /** One listener's shared memory: its counters and the producing end of its ring. */
@@ -25,16 +25,32 @@ export interface Meter {
   ring: RingProducer
 }
 
+/** What the hot path needs: its shard's memory, the delay limits, node:http's limits. */
+export interface HotPathParts extends Meter {
+  delayUs: number
+  maxDelayUs: number
+  /** node:http's limits, in ms (see config.ts for why each default). */
+  limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
+  /** Asks the histogram worker for an early drain (the ring is filling). */
+  drainSoon: () => void
+}
+
 /**
  * One listener's server. A process with a baseline listener makes two, each
  * with its own Meter: the hot path below closes over its listener's counters
  * and ring, so it never asks per request which listener it serves.
  */
-export interface ServerParts extends Meter, Omit<RouteContext, 'connections' | 'shuttingDown'> {
-  delayUs: number
-  maxDelayUs: number
-  /** node:http's limits, in ms (see config.ts for why each default). */
-  limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
+export interface ServerParts extends HotPathParts, Omit<RouteContext, 'connections' | 'shuttingDown'> {}
+
+/**
+ * A shard thread's server (HTTP_THREADS, http-shard.ts): the same hot path
+ * on its own counters and ring; every other path is relayed to the main
+ * thread, which keeps the routes, and counts it there.
+ */
+export interface RelayParts extends HotPathParts {
+  relay: (req: IncomingMessage, res: ServerResponse) => void
+  /** The main thread's routes' Allow values, by path. */
+  allowed: Readonly<Record<string, string>>
 }
 
 // Bodies and their lengths by status, built once: `OK\n` for 200, the reason
@@ -81,10 +97,13 @@ export interface MeterServer {
   /** Zeroes this listener's connection figures (open connections stay counted). */
   resetConnections: () => void
   readonly shuttingDown: boolean
+  /** The Allow value of each route path (what a shard thread refuses with). */
+  readonly allowed: Record<string, string>
 }
 
-export function createMeterServer (parts: ServerParts): MeterServer {
-  const { views, ring, pool } = parts
+export function createMeterServer (parts: ServerParts | RelayParts): MeterServer {
+  const { views, ring, drainSoon } = parts
+  const relay = 'relay' in parts ? parts.relay : undefined
   const counters = views.counters
   const highWater = ring.capacity >>> 2
   const parser = new RootQueryParser(parts.delayUs, parts.maxDelayUs)
@@ -99,21 +118,22 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     requireHostHeader: false
   }, onRequest)
   server.keepAliveTimeout = keepAliveTimeoutMs
-  const guard = new ConnectionGuard(server, maxConnections, (path) => {
+  const guard: ConnectionGuard = new ConnectionGuard(server, maxConnections, (path): string | undefined => {
     if (path === '/') return 'GET, HEAD'
+    if (routes === undefined) return Object.hasOwn((parts as RelayParts).allowed, path) ? (parts as RelayParts).allowed[path] : undefined
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
     return route === undefined ? undefined : allowed(route)
   })
   const graceful = new GracefulClose(server)
   let shuttingDown = false
-  const routes = createRoutes({ ...parts, connections: () => guard.figures(), shuttingDown: () => shuttingDown })
+  const routes: Routes | undefined = relay === undefined ? createRoutes({ ...(parts as ServerParts), connections: () => guard.figures(), shuttingDown: () => shuttingDown }) : undefined
 
   function record (status: number, us: number, scan: number): void {
     inc(counters, C.REQUESTS)
     inc(counters, C.STATUS + status - STATUS_MIN)
     if (status >= 400) inc(counters, C.ERRORS)
     countHops(scan)
-    if (ring.push(us) > highWater) pool.drainSoon()
+    if (ring.push(us) > highWater) drainSoon()
   }
 
   // The header flags are only counted here; the mesh detector reads the
@@ -279,6 +299,10 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     }
     const wrong = edgeError(req)
     if (wrong !== undefined) return guard.refuse(req, res, wrong)
+    if (relay !== undefined) {
+      if (graceful.sayClose) res.setHeader('connection', 'close')
+      return relay(req, res)
+    }
     inc(counters, C.UNMEASURED)
     slowPath(req, res, url)
   }
@@ -286,7 +310,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
   function slowPath (req: IncomingMessage, res: ServerResponse, url: string): void {
     if (graceful.sayClose) res.setHeader('connection', 'close')
     const q = url.indexOf('?')
-    dispatch(routes, req, res, q < 0 ? url : url.slice(0, q))
+    dispatch(routes as Routes, req, res, q < 0 ? url : url.slice(0, q))
   }
 
   return {
@@ -294,6 +318,7 @@ export function createMeterServer (parts: ServerParts): MeterServer {
     drainConnections: () => { shuttingDown = true; graceful.drain() },
     close: async (deadline) => await graceful.close(deadline),
     resetConnections: () => guard.reset(),
-    get shuttingDown () { return shuttingDown }
+    get shuttingDown () { return shuttingDown },
+    allowed: routes === undefined ? {} : Object.fromEntries(Object.entries(routes).map(([path, route]) => [path, allowed(route)]))
   }
 }

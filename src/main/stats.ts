@@ -5,7 +5,7 @@
 
 import os from 'node:os'
 import { usToMs } from '../shared/duration.js'
-import { C, HOP_BUCKETS, readCounter, readStatusClass, type Views } from '../shared/layout.js'
+import { C, HOP_BUCKETS, read, readCounter, readStatusClass, type Views } from '../shared/layout.js'
 import type { Summary } from '../shared/hdr.js'
 import type { ListenerSnapshot, Range, Snapshot } from '../shared/protocol.js'
 import type { ConnectionFigures } from './connection-guard.js'
@@ -207,7 +207,9 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     cpu_user_seconds: round(cpu.user / 1e6, 3),
     cpu_system_seconds: round(cpu.system / 1e6, 3),
     gc_pause_total_ms: round(gc.totalPauseMs, 3),
-    threads: 1 + ctx.workerThreads,
+    threads: ctx.views.shards.length + ctx.workerThreads,
+    // HTTP_THREADS: the measured requests each thread served (the main thread first).
+    requests_by_http_thread: ctx.views.shards.map((shard) => read(shard.counters, C.REQUESTS)),
     worker_restarts: Math.max(0, n(C.WORKER_STARTS) - 1),
     // Only inside a container (container-memory.ts); a source only for a limit actually set.
     memory_limit_source: container.limit === undefined ? null : container.source ?? null,

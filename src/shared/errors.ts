@@ -26,6 +26,7 @@ export const ERRORS = {
   EXPECTATION_FAILED: { status: 417, message: 'the only Expect this server meets is 100-continue' },
   HEADERS_TOO_LARGE: { status: 431, message: 'the request line and headers are larger than 16 KiB' },
   STATS_UNAVAILABLE: { status: 503, message: 'the histogram worker did not answer in time; counters are safe, retry' },
+  RELAY_FAILED: { status: 502, message: 'this HTTP thread could not reach the main thread, which answers every path but /; retry' },
   SHUTTING_DOWN: { status: 503, message: 'the server is shutting down' },
   NOT_READY: { status: 503, message: 'the histogram worker is not ready yet' },
   DASHBOARD_UNAVAILABLE: { status: 500, message: 'a file of the dashboard cannot be read: the build is incomplete or uplot is not installed' }

@@ -2,9 +2,12 @@
 // Both threads import this file; nothing else knows an offset.
 //
 //   header    Int32    magic, version and the sizes the buffer was made for
+//   then, for each HTTP shard (HTTP_THREADS; one by default):
 //   counters  Uint32   64-bit counters as (low, high) pairs, see inc() below:
-//                      request counters by the main thread, sample counters by the worker
+//                      request counters by the shard's thread, sample counters
+//                      by the worker (in shard 0's block only)
 //   ring      Uint32   write and read sequence numbers, then the latency slots
+//   and once:
 //   journal   Float64  the sample being recorded: its ring sequence and the counts it
 //                      sets (see src/worker/journal.ts), so that a replacement finishes
 //                      it instead of recording it twice or losing it
@@ -17,6 +20,12 @@
 // replacement worker (piscina starts one when the owner dies) picks up every
 // sample already recorded: a dying worker loses nothing it had recorded.
 //
+// A shard is one thread serving HTTP: it writes only its own counters and
+// ring, so nothing on the hot path is shared between threads. The worker
+// drains every shard's ring into the one set of histograms, and a figure is
+// the sum of the shards' counters (readCounter). Each shard's Views (shard())
+// are the buffer's with the counters and ring of that shard.
+//
 // One buffer serves one listener. With a baseline listener (BASELINE_PORT)
 // the server makes a second buffer of this same layout: its own counters, ring
 // and histograms, so both listeners run the same hot path on their own memory
@@ -26,7 +35,7 @@
 import { Float64Histogram } from 'hdr-histogram-js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
-export const LAYOUT_VERSION = 4
+export const LAYOUT_VERSION = 5
 
 /** Counter numbers (see inc/add/read). Counters are 64-bit: a busy pod passes 2^32 in a day. */
 export const C = {
@@ -68,12 +77,26 @@ export interface LayoutConfig {
   digits: number
   /** Seconds in the "current" window; the worker keeps one slice per second plus the one being filled. */
   windowSeconds: number
+  /** HTTP shards, each with its own counters and ring; 1 when absent. */
+  shards?: number
+}
+
+/** One shard's own memory. */
+export interface ShardViews {
+  readonly counters: Uint32Array
+  readonly ringIndex: Uint32Array
+  readonly ringSlots: Uint32Array
 }
 
 export interface Views {
   readonly sab: SharedArrayBuffer
   readonly config: LayoutConfig
   readonly header: Int32Array
+  /** This shard's number (0 for the buffer's own Views). */
+  readonly shard: number
+  /** Every shard's counters and ring, shard 0 first. */
+  readonly shards: readonly ShardViews[]
+  /** This shard's counters (shard 0's hold the worker's sample counters too). */
   readonly counters: Uint32Array
   /** [0] write sequence, [16] read sequence: 64 bytes apart so the two threads do not share a cache line. */
   readonly ringIndex: Uint32Array
@@ -91,20 +114,26 @@ export interface Views {
 export const RING_WRITE = 0
 export const RING_READ = 16
 
-const H = { MAGIC: 0, VERSION: 1, RING: 2, COUNTS_LEN: 3, SLICES: 4, BYTES: 5 } as const
+const H = { MAGIC: 0, VERSION: 1, RING: 2, COUNTS_LEN: 3, SLICES: 4, BYTES: 5, SHARDS: 6 } as const
+
+const shardCount = (config: LayoutConfig): number => config.shards ?? 1
 
 export function countsLength (config: LayoutConfig): number {
   return new Float64Histogram(config.lowestUs, config.highestUs, config.digits).countsArrayLength
 }
 
-function plan (config: LayoutConfig): { offsets: number[], countsLen: number, slices: number, bytes: number } {
+const align = (size: number): number => Math.ceil(size / 64) * 64 // cache-line aligned, and 8-aligned for the 64-bit views
+
+function plan (config: LayoutConfig): { shardAt: number[], offsets: number[], countsLen: number, slices: number, bytes: number } {
   const countsLen = countsLength(config)
   const slices = config.windowSeconds + 1
+  let at = align(16 * 4) // header
+  const shardAt: number[] = []
+  for (let s = 0; s < shardCount(config); s++) {
+    shardAt.push(at)
+    at += align(COUNTER_COUNT * 8) + align(32 * 4) + align(config.ringCapacity * 4) // counters, ring index, ring slots
+  }
   const sizes = [
-    16 * 4, // header
-    COUNTER_COUNT * 8, // counters, two Uint32 each
-    32 * 4, // ring index
-    config.ringCapacity * 4, // ring slots
     JOURNAL_LENGTH * 8, // journal
     META_COUNT * 8, // hist meta
     slices * META_COUNT * 8, // slice meta
@@ -113,33 +142,49 @@ function plan (config: LayoutConfig): { offsets: number[], countsLen: number, sl
     slices * countsLen * 4 // slices
   ]
   const offsets: number[] = []
-  let at = 0
   for (const size of sizes) {
     offsets.push(at)
-    at += Math.ceil(size / 64) * 64 // cache-line aligned, and 8-aligned for the 64-bit views
+    at += align(size)
   }
-  return { offsets, countsLen, slices, bytes: at }
+  return { shardAt, offsets, countsLen, slices, bytes: at }
+}
+
+function shardViews (sab: SharedArrayBuffer, config: LayoutConfig, at: number): ShardViews {
+  const ringAt = at + align(COUNTER_COUNT * 8)
+  return {
+    counters: new Uint32Array(sab, at, COUNTER_COUNT * 2),
+    ringIndex: new Uint32Array(sab, ringAt, 32),
+    ringSlots: new Uint32Array(sab, ringAt + align(32 * 4), config.ringCapacity)
+  }
 }
 
 function views (sab: SharedArrayBuffer, config: LayoutConfig): Views {
-  const { offsets: o, countsLen, slices } = plan(config)
+  const { shardAt, offsets: o, countsLen, slices } = plan(config)
   const at = (i: number): number => o[i] as number
   const sliceCounts: Uint32Array[] = []
-  for (let s = 0; s < slices; s++) sliceCounts.push(new Uint32Array(sab, at(9) + s * countsLen * 4, countsLen))
+  for (let s = 0; s < slices; s++) sliceCounts.push(new Uint32Array(sab, at(5) + s * countsLen * 4, countsLen))
+  const shards = shardAt.map((a) => shardViews(sab, config, a))
   return {
     sab,
     config,
-    header: new Int32Array(sab, at(0), 16),
-    counters: new Uint32Array(sab, at(1), COUNTER_COUNT * 2),
-    ringIndex: new Uint32Array(sab, at(2), 32),
-    ringSlots: new Uint32Array(sab, at(3), config.ringCapacity),
-    journal: new Float64Array(sab, at(4), JOURNAL_LENGTH),
-    histMeta: new Float64Array(sab, at(5), META_COUNT),
-    sliceMeta: Array.from({ length: slices }, (_, s) => new Float64Array(sab, at(6) + s * META_COUNT * 8, META_COUNT)),
-    cumulativeCounts: new Float64Array(sab, at(7), countsLen),
-    windowCounts: new Float64Array(sab, at(8), countsLen),
+    header: new Int32Array(sab, 0, 16),
+    shard: 0,
+    shards,
+    ...(shards[0] as ShardViews),
+    journal: new Float64Array(sab, at(0), JOURNAL_LENGTH),
+    histMeta: new Float64Array(sab, at(1), META_COUNT),
+    sliceMeta: Array.from({ length: slices }, (_, s) => new Float64Array(sab, at(2) + s * META_COUNT * 8, META_COUNT)),
+    cumulativeCounts: new Float64Array(sab, at(3), countsLen),
+    windowCounts: new Float64Array(sab, at(4), countsLen),
     sliceCounts
   }
+}
+
+/** The Views of shard `s`: its own counters and ring, the buffer's histograms and journal. */
+export function shard (v: Views, s: number): Views {
+  const own = v.shards[s]
+  if (own === undefined) throw new RangeError(`no shard ${s} (the buffer has ${v.shards.length})`)
+  return { ...v, shard: s, ...own }
 }
 
 /** Makes and initialises the shared buffer (main thread, once). */
@@ -151,6 +196,7 @@ export function create (config: LayoutConfig): Views {
   v.header[H.COUNTS_LEN] = countsLen
   v.header[H.SLICES] = slices
   v.header[H.BYTES] = bytes
+  v.header[H.SHARDS] = shardCount(config)
   v.journal.fill(-1)
   resetMeta(v.histMeta)
   for (const m of v.sliceMeta) resetMeta(m)
@@ -165,7 +211,7 @@ export function attach (sab: SharedArrayBuffer, config: LayoutConfig): Views {
   const h = new Int32Array(sab, 0, 16)
   if (Atomics.load(h, H.MAGIC) !== MAGIC) throw new Error('shared buffer: bad magic number')
   if (h[H.VERSION] !== LAYOUT_VERSION) throw new Error(`shared buffer: layout version ${String(h[H.VERSION])}, expected ${LAYOUT_VERSION}`)
-  if (sab.byteLength !== bytes || h[H.RING] !== config.ringCapacity || h[H.COUNTS_LEN] !== countsLen || h[H.SLICES] !== slices || h[H.BYTES] !== bytes) {
+  if (sab.byteLength !== bytes || h[H.RING] !== config.ringCapacity || h[H.COUNTS_LEN] !== countsLen || h[H.SLICES] !== slices || h[H.BYTES] !== bytes || h[H.SHARDS] !== shardCount(config)) {
     throw new Error('shared buffer: made for another configuration')
   }
   return views(sab, config)
@@ -212,8 +258,11 @@ export function zero (c: Uint32Array, i: number): void {
   Atomics.store(c, i * 2 + 1, 0)
 }
 
+/** Counter `index` summed over every shard. */
 export function readCounter (v: Views, index: number): number {
-  return read(v.counters, index)
+  let n = 0
+  for (const s of v.shards) n += read(s.counters, index)
+  return n
 }
 
 /** Zeroes every counter the main thread writes (request counters, not the worker's sample counters). */
@@ -224,18 +273,24 @@ export function zeroMainThreadCounters (c: Uint32Array): void {
 
 /** Measured requests that ended with status code `code` (200..599). */
 export function readStatus (v: Views, code: number): number {
-  return read(v.counters, C.STATUS + code - STATUS_MIN)
+  return readCounter(v, C.STATUS + code - STATUS_MIN)
 }
 
 /**
- * Measured requests by status class: `first` is 200, 300, 400 or 500. For
- * the main thread only, which writes these counters itself: plain loads of
- * its own writes cannot tear, and a class is 100 counters.
+ * Measured requests by status class: `first` is 200, 300, 400 or 500. With
+ * one shard the caller is the thread that writes these counters: plain loads
+ * of its own writes cannot tear, and a class is 100 counters. Other shards'
+ * are read as read() does.
  */
 export function readStatusClass (v: Views, first: number): number {
-  const c = v.counters
   let n = 0
-  for (let code = Math.max(first, STATUS_MIN); code < first + 100 && code <= STATUS_MAX; code++) {
+  const last = Math.min(first + 99, STATUS_MAX)
+  if (v.shards.length > 1) {
+    for (let code = Math.max(first, STATUS_MIN); code <= last; code++) n += readStatus(v, code)
+    return n
+  }
+  const c = v.counters
+  for (let code = Math.max(first, STATUS_MIN); code <= last; code++) {
     const i = (C.STATUS + code - STATUS_MIN) * 2
     n += (c[i + 1] as number) * 2 ** 32 + (c[i] as number)
   }

@@ -7,7 +7,7 @@
 // every drain.
 
 import { workerData } from 'piscina'
-import { attach, C, inc, readCounter, zero, type LayoutConfig, type Views } from '../shared/layout.js'
+import { attach, C, inc, readCounter, shard, zero, type LayoutConfig, type Views } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
 import { cumulativeAt, distribution, encode, hgrm } from '../shared/hdr.js'
 import { nativeBuckets } from '../shared/native-histogram.js'
@@ -15,25 +15,31 @@ import type { Buckets, HistogramExport, ListenerSnapshot, Snapshot, Task, TaskRe
 import { HistogramStore } from './histograms.js'
 import { recover } from './journal.js'
 
-/** One listener's samples: its buffer, the ring's consuming end and its histograms. */
+/** One listener's samples: its buffer, the consuming end of each shard's ring, and its histograms. */
 class Listener {
   readonly views: Views
+  /** Shard 0's ring. */
   readonly ring: RingConsumer
+  readonly rings: RingConsumer[]
   readonly store: HistogramStore
+  readonly #recorders: Array<(us: number, seq: number) => void>
 
   constructor (sab: SharedArrayBuffer, layout: LayoutConfig) {
     this.views = attach(sab, layout)
-    this.ring = new RingConsumer(this.views)
+    this.rings = this.views.shards.map((_, s) => new RingConsumer(shard(this.views, s)))
+    this.ring = this.rings[0] as RingConsumer
     // A predecessor that died mid-drain may have left a sample half recorded,
     // and counts without their exact figures: finish both before reading.
-    recover(this.views, this.ring)
+    recover(this.views, this.rings)
     this.store = new HistogramStore(this.views)
     this.store.reconcile()
+    this.#recorders = this.rings.map((_, s) => this.store.recorder(s))
   }
 
   drain (second: number): number {
     this.store.rotate(second)
-    const n = this.ring.drain(this.store.record)
+    let n = 0
+    for (let s = 0; s < this.rings.length; s++) n += (this.rings[s] as RingConsumer).drain(this.#recorders[s] as (us: number, seq: number) => void)
     this.store.flush()
     return n
   }
@@ -42,10 +48,10 @@ class Listener {
     return { lifetime: this.store.lifetime(percentiles), current: this.store.current(percentiles) }
   }
 
-  reset (second: number, until: number | undefined): void {
-    // Samples up to `until` were produced before the counters were zeroed:
-    // discard them. Later ones stay in the ring for the next drain.
-    this.ring.drain(() => {}, until)
+  reset (second: number, until: readonly number[] | undefined): void {
+    // Samples up to `until` (each shard's) were produced before the counters
+    // were zeroed: discard them. Later ones stay in the ring for the next drain.
+    this.rings.forEach((ring, s) => ring.drain(() => {}, until?.[s]))
     this.store.reset()
     this.store.rotate(second)
     zero(this.views.counters, C.SAMPLES_CLAMPED)

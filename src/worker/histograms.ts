@@ -101,12 +101,17 @@ export class HistogramStore {
     this.stage(us, seq, 5)
   }
 
+  /** record() for the samples of shard `shard`'s ring: the journal names the ring. */
+  recorder (shard: number): (us: number, seq: number) => void {
+    return shard === 0 ? this.record : (us, seq) => { this.stage(us, seq, 5, shard) }
+  }
+
   /**
    * record() in steps: 0 writes the journal's entry but not its mark, 1 the
    * mark, 2 to 4 the counts one by one, 5 everything. Only an injected fault
    * (die() in drain.ts) stops before 5, to die where a real death could.
    */
-  stage (us: number, seq: number, steps: number): void {
+  stage (us: number, seq: number, steps: number, shard = 0): void {
     let value = us
     let clamped = -1
     if (value > this.#highest || (value < this.#lowest && value !== 0)) {
@@ -123,6 +128,7 @@ export class HistogramStore {
     j[J.WINDOW] = (this.#windowCounts[i] as number) + 1
     j[J.SLICE] = (this.#sliceCounts[i] as number) + 1
     j[J.CLAMPED] = clamped
+    j[J.SHARD] = shard
     if (steps < 1) return
     j[J.SEQ] = seq
     if (steps < 5) { if (steps > 1) apply(this.#v, steps - 1); return }

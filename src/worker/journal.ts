@@ -13,9 +13,10 @@
 //   INDEX, SLOT                     the bucket and the slice
 //   CUMULATIVE, WINDOW, SLICE       their counts once the sample is in
 //   CLAMPED                         SAMPLES_CLAMPED once it is in, -1 if not clamped
+//   SHARD                           whose ring the sample came from (each HTTP shard has its own)
 //   SEQ                             written last
 //
-// A replacement finds one of two states. SEQ is not the ring's read index:
+// A replacement finds one of two states. SEQ is not SHARD's ring's read index:
 // the last entry's sample was released, so the counts hold every released
 // sample once (an entry cut before its SEQ touched nothing). SEQ is the read
 // index: the sample was being recorded and not released; writing the
@@ -30,7 +31,7 @@
 import { C, M, set, type Views } from '../shared/layout.js'
 import type { RingConsumer } from '../shared/ring.js'
 
-export const J = { SEQ: 0, INDEX: 1, SLOT: 2, CUMULATIVE: 3, WINDOW: 4, SLICE: 5, CLAMPED: 6 } as const
+export const J = { SEQ: 0, INDEX: 1, SLOT: 2, CUMULATIVE: 3, WINDOW: 4, SLICE: 5, CLAMPED: 6, SHARD: 7 } as const
 
 /** Writes the counts of the journal's entry (all of it, or the first `steps` for an injected fault). */
 export function apply (v: Views, steps = 4): void {
@@ -51,9 +52,10 @@ export function apply (v: Views, steps = 4): void {
  * the window. Runs once, before the replacement's histograms read the
  * counts. Returns whether a sample was finished.
  */
-export function recover (v: Views, ring: RingConsumer): boolean {
+export function recover (v: Views, rings: RingConsumer | readonly RingConsumer[]): boolean {
   const seq = v.journal[J.SEQ] as number
-  const unfinished = seq === ring.readSequence
+  const ring = Array.isArray(rings) ? rings[Math.max(0, v.journal[J.SHARD] as number)] as RingConsumer | undefined : rings as RingConsumer
+  const unfinished = ring !== undefined && seq === ring.readSequence
   if (unfinished) {
     apply(v)
     ring.release(seq + 1)

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { C, create, readCounter, type LayoutConfig, type Views } from '../../src/shared/layout.js'
+import { C, create, readCounter, shard, type LayoutConfig, type Views } from '../../src/shared/layout.js'
 import { RingConsumer, RingProducer } from '../../src/shared/ring.js'
 import { HistogramStore } from '../../src/worker/histograms.js'
 import { recover } from '../../src/worker/journal.js'
@@ -73,4 +73,35 @@ test('two deaths in a row, the second before the replacement recorded anything, 
   assert.equal(sum(v.cumulativeCounts), 100)
   assert.equal(sum(v.windowCounts), 100)
   assert.equal(store.range('lifetime').count, 100)
+})
+
+test('shards: a death while recording a sample of any shard\'s ring; the replacement drains every ring and counts each sample once', () => {
+  const values = [[120, 999, 45_000], [5, 130, 3_000_000, 700], [200]]
+  const total = values.flat().length
+  for (const dyingShard of [0, 1, 2]) {
+    for (let steps = 0; steps <= 5; steps++) {
+      const v = create({ ...cfg, shards: 3 })
+      values.forEach((list, s) => { const p = new RingProducer(shard(v, s)); for (const x of list) p.push(x) })
+      // The dead worker: every ring before `dyingShard` drained, then one sample of it half recorded.
+      const rings = v.shards.map((_, s) => new RingConsumer(shard(v, s)))
+      const dead = new HistogramStore(v)
+      dead.rotate(7)
+      for (let s = 0; s < dyingShard; s++) (rings[s] as RingConsumer).drain(dead.recorder(s))
+      const ring = rings[dyingShard] as RingConsumer
+      dead.stage(ring.at(ring.readSequence), ring.readSequence, steps, dyingShard)
+      // The replacement.
+      const fresh = v.shards.map((_, s) => new RingConsumer(shard(v, s)))
+      recover(v, fresh)
+      const store = new HistogramStore(v)
+      store.reconcile()
+      store.rotate(7)
+      fresh.forEach((r, s) => r.drain(store.recorder(s)))
+      store.flush()
+      const at = `shard ${dyingShard}, step ${steps}`
+      assert.equal(sum(v.cumulativeCounts), total, `${at}: cumulative`)
+      assert.equal(sum(v.windowCounts), total, `${at}: window`)
+      assert.equal(readCounter(v, C.SAMPLES_CLAMPED), 2, `${at}: clamped`)
+      assert.ok(fresh.every((r) => r.pending === 0), `${at}: every ring drained`)
+    }
+  }
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { add, attach, C, create, inc, read, readCounter, readStatus, readStatusClass, zero, zeroMainThreadCounters, type LayoutConfig } from '../../src/shared/layout.js'
+import { add, attach, C, create, inc, read, readCounter, readStatus, readStatusClass, shard, zero, zeroMainThreadCounters, type LayoutConfig } from '../../src/shared/layout.js'
 
 const cfg: LayoutConfig = { ringCapacity: 1024, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 10 }
 
@@ -42,4 +42,29 @@ test('status codes 200..599 each have a counter; classes are their sums; a reset
   assert.equal(readCounter(v, C.REQUESTS), 0)
   assert.deepEqual([200, 300, 400, 500].map((c) => readStatusClass(v, c)), [0, 0, 0, 0])
   assert.equal(readCounter(v, C.SAMPLES_CLAMPED), 1, 'the worker zeroes its own')
+})
+
+test('shards: each has its own counters and ring; figures are their sums; the histograms are shared', () => {
+  const v = create({ ...cfg, shards: 3 })
+  assert.equal(v.shards.length, 3)
+  const [a, b, c] = [shard(v, 0), shard(v, 1), shard(v, 2)]
+  inc(a.counters, C.REQUESTS)
+  inc(b.counters, C.REQUESTS)
+  inc(b.counters, C.REQUESTS)
+  inc(c.counters, C.STATUS + 503 - 200)
+  inc(b.counters, C.STATUS + 200 - 200)
+  assert.deepEqual([a, b, c].map((s) => read(s.counters, C.REQUESTS)), [1, 2, 0])
+  assert.equal(readCounter(v, C.REQUESTS), 3)
+  assert.equal(readCounter(b, C.REQUESTS), 3, 'any shard\'s Views read the sum')
+  assert.equal(readStatus(v, 503), 1)
+  assert.deepEqual([200, 500].map((k) => readStatusClass(v, k)), [1, 1])
+  // Rings and counters never overlap; histograms and journal are one.
+  const regions = v.shards.flatMap((s) => [s.counters, s.ringIndex, s.ringSlots]).concat([v.journal as unknown as Uint32Array, v.cumulativeCounts as unknown as Uint32Array])
+  const spans = regions.map((r) => [r.byteOffset, r.byteOffset + r.byteLength] as const).sort((x, y) => x[0] - y[0])
+  for (let i = 1; i < spans.length; i++) assert.ok((spans[i] as readonly number[])[0] as number >= ((spans[i - 1] as readonly number[])[1] as number), 'regions are disjoint')
+  assert.equal(b.cumulativeCounts, v.cumulativeCounts)
+  assert.equal(b.journal, v.journal)
+  assert.throws(() => shard(v, 3), /no shard 3/)
+  assert.throws(() => attach(v.sab, { ...cfg, shards: 2 }), /another configuration/)
+  assert.equal(attach(v.sab, { ...cfg, shards: 3 }).shards.length, 3)
 })
