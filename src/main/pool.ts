@@ -42,7 +42,7 @@ export class HistogramPool {
   /** `baseline`: the baseline listener's buffer, drained and snapshotted together with the main one. */
   constructor (views: Views, baseline: Views | null, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean, faultStartMs?: number }) {
     const faults = options.faults === true
-    const workerData: WorkerData = { sab: views.sab, baselineSab: baseline?.sab ?? null, layout: views.config, faults, startStallMs: faults ? options.faultStartMs ?? 0 : 0 }
+    const workerData: WorkerData = { sab: views.sab, baselineSab: baseline?.sab ?? null, layout: views.config, baselineLayout: baseline?.config ?? null, faults, startStallMs: faults ? options.faultStartMs ?? 0 : 0 }
     this.#pool = new Piscina<Task, TaskResult>({
       filename: WORKER.href,
       minThreads: 1,

@@ -13,9 +13,11 @@ import type { NativeBuckets } from './native-histogram.js'
 /** The worker's workerData. */
 export interface WorkerData {
   sab: SharedArrayBuffer
-  /** The baseline listener's buffer (same layout), or null without one. */
+  /** The baseline listener's buffer, or null without one. */
   baselineSab: SharedArrayBuffer | null
   layout: LayoutConfig
+  /** The baseline buffer's layout: the main one's, with one shard (the baseline listener has one thread). */
+  baselineLayout: LayoutConfig | null
   /** PODMETER_FAULTS: the `fault` task works only when this is true. */
   faults: boolean
   /** PODMETER_FAULT_START_MS: with faults on, the first worker blocks this long before it attaches. */

@@ -58,13 +58,13 @@ class Listener {
   }
 }
 
-const { sab, baselineSab, layout, faults, startStallMs } = workerData as WorkerData
+const { sab, baselineSab, layout, baselineLayout, faults, startStallMs } = workerData as WorkerData
 if (startStallMs > 0 && readCounter(attach(sab, layout), C.WORKER_STARTS) === 0) {
   // PODMETER_FAULT_START_MS: the first worker is slow to start.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, startStallMs)
 }
 const main = new Listener(sab, layout)
-const baseline = baselineSab === null ? null : new Listener(baselineSab, layout)
+const baseline = baselineSab === null ? null : new Listener(baselineSab, baselineLayout ?? layout)
 // The exports (buckets, histogram, extra percentiles) and injected faults are the main listener's.
 const { views, ring, store } = main
 inc(views.counters, C.WORKER_STARTS)
