@@ -23,7 +23,7 @@
 // and nothing per request asks which listener it is. WORKER_STARTS is counted
 // in the main listener's buffer only.
 
-import { Float64Histogram } from 'hdr-histogram-js'
+import { countsArrayLength } from './counts-length.js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
 export const LAYOUT_VERSION = 4
@@ -94,7 +94,7 @@ export const RING_READ = 16
 const H = { MAGIC: 0, VERSION: 1, RING: 2, COUNTS_LEN: 3, SLICES: 4, BYTES: 5 } as const
 
 export function countsLength (config: LayoutConfig): number {
-  return new Float64Histogram(config.lowestUs, config.highestUs, config.digits).countsArrayLength
+  return countsArrayLength(config.lowestUs, config.highestUs, config.digits)
 }
 
 function plan (config: LayoutConfig): { offsets: number[], countsLen: number, slices: number, bytes: number } {
