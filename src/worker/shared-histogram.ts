@@ -6,7 +6,7 @@
 // accessors: no private field of the library is touched. Its range is fixed:
 // the counts array cannot grow, so resize() refuses.
 
-import { JsHistogram } from 'hdr-histogram-js'
+import { JsHistogram } from '../shared/hdr-lib.js'
 
 export type Counts = Float64Array | Uint32Array
 
@@ -52,7 +52,7 @@ export class SharedHistogram extends JsHistogram {
     return 1024 + this.counts.byteLength
   }
 
-  copyCorrectedForCoordinatedOmission (): JsHistogram {
+  copyCorrectedForCoordinatedOmission (): never {
     throw new Error('not supported on a shared histogram')
   }
 }
