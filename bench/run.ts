@@ -16,7 +16,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { bareArgs, CLIENT_CPU, getJson, getText, have, median, metricValue, podmeterArgs, quantile, pinToClientCpu, RawClient, ROOT, rssMiB, sleep, spread, startPinned, wrk, type Proc, type WrkResult } from './lib.js'
 import { micro, summary } from './micro.js'
-
+import { idleMemory } from './memory.js'
 import { raw, ROUNDS, row, rows, SECONDS } from './report.js'
 import { clients } from './clients.js'
 import { openloop, stall, verdict } from './client-loop.js'
@@ -363,7 +363,7 @@ async function baseline (): Promise<void> {
   }
 }
 
-const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, baseline, micro: microPart, clients, openloop, stall, verdict, crashes }
+const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, baseline, micro: microPart, clients, openloop, stall, verdict, crashes, memory: idleMemory }
 
 async function main (): Promise<void> {
   if (!have('wrk') || !have('taskset')) {

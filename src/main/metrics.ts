@@ -12,6 +12,11 @@
 // The protobuf format reads the text registry's samples
 // (getMetricsAsJSON), so its values are the text format's. No metric name starts with `istio_`: Istio's metrics merging
 // would clash with the sidecar's own.
+//
+// This module (prom-client with it) is loaded on the first scrape
+// (routes.ts), the protobuf encoder on the first protobuf scrape: a pod that
+// is never scraped, or only in text, does not keep them in memory
+// (docs/operations.md, "Memory").
 
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client'
 import { C, HOP_BUCKETS, readCounter, readStatus, STATUS_MAX, STATUS_MIN, type Views } from '../shared/layout.js'
@@ -19,7 +24,7 @@ import type { NativeBuckets } from '../shared/native-histogram.js'
 import type { ConnectionFigures } from './connection-guard.js'
 import { EVENT_LOOP_DELAY_NAMES, EventLoopDelay } from './event-loop-delay.js'
 import { negotiate } from './metrics-format.js'
-import { encodeFamilies, PROTOBUF_CONTENT_TYPE, type JsonMetric } from './metrics-proto.js'
+import type { JsonMetric } from './metrics-proto.js'
 import { MESH_MODES, type MeshView } from './mesh-facts.js'
 import type { HistogramPool } from './pool.js'
 
@@ -60,6 +65,9 @@ export class MetricsExporter {
     const format = negotiate(accept, this.#ctx.protobuf ?? true)
     const registry = this.#registry(format === 'openmetrics' ? 'openmetrics' : 'text')
     if (format === 'protobuf') {
+      // @bufbuild/protobuf and the generated messages load on the first
+      // protobuf scrape: a scraper of the text formats never needs them.
+      const { encodeFamilies, PROTOBUF_CONTENT_TYPE } = await import('./metrics-proto.js')
       return { contentType: PROTOBUF_CONTENT_TYPE, body: encodeFamilies(await registry.getMetricsAsJSON() as unknown as JsonMetric[]) }
     }
     return { contentType: registry.contentType, body: await registry.metrics() }

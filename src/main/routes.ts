@@ -11,7 +11,7 @@ import type { ConnectionFigures } from './connection-guard.js'
 import { dashboardRoutes } from './dashboard.js'
 import { faultRoutes } from './faults.js'
 import { debugHeaders, scanHeaders } from './headers.js'
-import { MetricsExporter } from './metrics.js'
+import type { MetricsExporter } from './metrics.js'
 import type { HistogramPool } from './pool.js'
 import { type Routes, sendError, sendJson, sendText } from './reply.js'
 import { afterBody } from './whole-body.js'
@@ -67,7 +67,14 @@ function fail (res: ServerResponse, err: unknown): void {
 
 export function createRoutes (ctx: RouteContext): Routes {
   const { pool, stats } = ctx
-  const metrics = new MetricsExporter({ stats, pool, bucketsUs: ctx.metricsBucketsUs, nativeSchema: ctx.metricsNativeSchema, protobuf: ctx.metricsProtobuf, connections: ctx.connections })
+  // prom-client and the exporter load on the first scrape (metrics.ts). The
+  // promise is set before anything awaits, so concurrent first scrapes share
+  // one exporter and its registries; a failed load is tried again next time.
+  let exporter: Promise<MetricsExporter> | undefined
+  const metrics = async (): Promise<MetricsExporter> => await (exporter ??= import('./metrics.js').then(
+    (m) => new m.MetricsExporter({ stats, pool, bucketsUs: ctx.metricsBucketsUs, nativeSchema: ctx.metricsNativeSchema, protobuf: ctx.metricsProtobuf, connections: ctx.connections }),
+    (err: unknown) => { exporter = undefined; throw err }
+  ))
   return {
     '/stats': {
       GET: (req, res) => {
@@ -108,7 +115,7 @@ export function createRoutes (ctx: RouteContext): Routes {
     },
     '/metrics': {
       GET: (req, res) => {
-        metrics.render(req.headers.accept).then(
+        metrics().then(async (m) => await m.render(req.headers.accept)).then(
           // The format follows Accept: a cache between scraper and pod must not mix them.
           (m) => sendText(res, 200, m.contentType, m.body, { vary: 'accept' }),
           (err) => fail(res, err)

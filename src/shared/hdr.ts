@@ -7,7 +7,8 @@
 // server's 60 s range, behind a stalled proxy or a long timetable backlog),
 // 3 significant digits. Percentiles are read from counts, never averaged.
 
-import { decodeFromCompressedBase64, encodeIntoCompressedBase64, Float64Histogram, Int32Histogram, type JsHistogram } from 'hdr-histogram-js'
+import type { JsHistogram } from 'hdr-histogram-js'
+import { decodeFromCompressedBase64, encodeIntoCompressedBase64, Float64Histogram, Int32Histogram } from './hdr-lib.js'
 import { usToMs } from './duration.js'
 
 export const LOWEST_US = 1

@@ -32,7 +32,7 @@
 // and nothing per request asks which listener it is. WORKER_STARTS is counted
 // in the main listener's buffer only.
 
-import { Float64Histogram } from 'hdr-histogram-js'
+import { countsArrayLength } from './counts-length.js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
 export const LAYOUT_VERSION = 5
@@ -119,7 +119,7 @@ const H = { MAGIC: 0, VERSION: 1, RING: 2, COUNTS_LEN: 3, SLICES: 4, BYTES: 5, S
 const shardCount = (config: LayoutConfig): number => config.shards ?? 1
 
 export function countsLength (config: LayoutConfig): number {
-  return new Float64Histogram(config.lowestUs, config.highestUs, config.digits).countsArrayLength
+  return countsArrayLength(config.lowestUs, config.highestUs, config.digits)
 }
 
 const align = (size: number): number => Math.ceil(size / 64) * 64 // cache-line aligned, and 8-aligned for the 64-bit views

@@ -50,9 +50,15 @@ export class HistogramStore {
     this.#v = v
     this.#lowest = lowestUs
     this.#highest = highestUs
-    this.cumulative = new SharedHistogram(lowestUs, highestUs, digits, v.cumulativeCounts)
-    this.window = new SharedHistogram(lowestUs, highestUs, digits, v.windowCounts)
-    this.slices = v.sliceCounts.map((counts) => new SharedHistogram(lowestUs, highestUs, digits, counts))
+    // A journal never written (create() fills it with -1) means no count was
+    // ever written either, as each sample's counts follow its journal entry:
+    // the first worker on a buffer has nothing to read. Reading the 13 arrays
+    // anyway (about 200 k zeros) had V8 compile the loop at start, which
+    // cost 5 MiB of idle RSS on Node 24 (docs/operations.md, "Memory").
+    const empty = this.#v.journal[J.SEQ] === -1
+    this.cumulative = new SharedHistogram(lowestUs, highestUs, digits, v.cumulativeCounts, empty)
+    this.window = new SharedHistogram(lowestUs, highestUs, digits, v.windowCounts, empty)
+    this.slices = v.sliceCounts.map((counts) => new SharedHistogram(lowestUs, highestUs, digits, counts, empty))
     this.#slice = this.slices[0] as SharedHistogram
     this.#sliceCounts = v.sliceCounts[0] as Uint32Array
     this.#sliceMeta = v.sliceMeta[0] as Float64Array
@@ -269,7 +275,7 @@ export class HistogramStore {
   #scratchHistogram (): { histogram: SharedHistogram, counts: Float64Array } {
     if (this.#scratch === undefined) {
       const counts = new Float64Array(this.#v.windowCounts.length)
-      this.#scratch = { histogram: new SharedHistogram(this.#lowest, this.#highest, this.#v.config.digits, counts), counts }
+      this.#scratch = { histogram: new SharedHistogram(this.#lowest, this.#highest, this.#v.config.digits, counts, true), counts }
     }
     return this.#scratch
   }

@@ -6,22 +6,30 @@
 // accessors: no private field of the library is touched. Its range is fixed:
 // the counts array cannot grow, so resize() refuses.
 
-import { JsHistogram } from 'hdr-histogram-js'
+import { JsHistogram } from '../shared/hdr-lib.js'
 
 export type Counts = Float64Array | Uint32Array
 
 export class SharedHistogram extends JsHistogram {
   readonly counts: Counts
 
-  constructor (lowestUs: number, highestUs: number, digits: number, counts: Counts) {
+  /** `empty`: the caller knows every count is zero, so there is nothing to read. */
+  constructor (lowestUs: number, highestUs: number, digits: number, counts: Counts, empty = false) {
     super(lowestUs, highestUs, digits)
     if (counts.length !== this.countsArrayLength) {
       throw new Error(`histogram counts length mismatch: the layout has ${counts.length}, HDR needs ${this.countsArrayLength}`)
     }
     this.counts = counts
     this.wordSizeInBytes = counts.BYTES_PER_ELEMENT
-    // Totals, min and max from whatever the buffer already holds.
-    this.establishInternalTackingValues()
+    if (empty) {
+      // What establishInternalTackingValues() finds in counts that are all zero.
+      this.maxValue = 0
+      this.minNonZeroValue = Number.MAX_VALUE
+      this.setTotalCount(0)
+    } else {
+      // Totals, min and max from whatever the buffer already holds.
+      this.establishInternalTackingValues()
+    }
   }
 
   getCountAtIndex (index: number): number {
@@ -52,7 +60,7 @@ export class SharedHistogram extends JsHistogram {
     return 1024 + this.counts.byteLength
   }
 
-  copyCorrectedForCoordinatedOmission (): JsHistogram {
+  copyCorrectedForCoordinatedOmission (): never {
     throw new Error('not supported on a shared histogram')
   }
 }

@@ -6,7 +6,10 @@ import { MetricsExporter } from '../../src/main/metrics.js'
 import { negotiate } from '../../src/main/metrics-format.js'
 import { HistogramPool } from '../../src/main/pool.js'
 import type { Running } from '../../src/main/serve.js'
-import { getJson, load, request, runTool, sleep, startServer } from '../support/helpers.js'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { decodeFamilies, PROTOBUF_ACCEPT } from '../support/exposition.js'
+import { fixturePod, getJson, load, request, runTool, sleep, startServer } from '../support/helpers.js'
 
 // What Prometheus 2.x sends when it scrapes, without native histograms and with them.
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
@@ -141,5 +144,46 @@ test('the sidecar memory gauge and mesh mode come from the stats context', async
     assert.equal(m.get('podmeter_sidecar_memory_bytes'), 52_428_800)
   } finally {
     await pool.close()
+  }
+})
+
+// A fresh process: this one has loaded prom-client through the imports above.
+test('prom-client loads on the first scrape; concurrent first scrapes in every format all answer', async () => {
+  const src = (path: string): string => JSON.stringify(new URL(`../../src/${path}`, import.meta.url).href)
+  const config = { host: '127.0.0.1', port: 0, ...fixturePod('none'), envoyAdmin: 'off', delayUs: 0 }
+  const script = `
+    import { createRequire } from 'node:module'
+    const { serve } = await import(${src('main/serve.js')})
+    const { DEFAULTS } = await import(${src('shared/config.js')})
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/node_modules/prom-client/'))
+    const running = await serve({ ...DEFAULTS, ...${JSON.stringify(config)} })
+    await running.ready
+    for (let i = 0; i < 7; i++) await (await fetch(running.url + '/')).text()
+    const before = loaded()
+    const accepts = ${JSON.stringify([undefined, PROMETHEUS_ACCEPT, PROTOBUF_ACCEPT])}
+    const answers = await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+      const accept = accepts[i % 3]
+      const r = await fetch(running.url + '/metrics', { headers: accept === null ? {} : { accept } })
+      return { status: r.status, type: r.headers.get('content-type'), body: Buffer.from(await r.arrayBuffer()).toString('base64') }
+    }))
+    process.stdout.write(JSON.stringify({ before, after: loaded(), answers }))
+    await running.shutdown()
+    process.exit(0)`
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 64 * 2 ** 20 })
+  const { before, after, answers } = JSON.parse(stdout) as { before: boolean, after: boolean, answers: Array<{ status: number, type: string, body: string }> }
+  assert.equal(before, false, 'not loaded before the first scrape')
+  assert.equal(after, true)
+  for (const [i, a] of answers.entries()) {
+    assert.equal(a.status, 200, `scrape ${i}`)
+    const body = Buffer.from(a.body, 'base64')
+    if (i % 3 === 2) {
+      assert.match(a.type, /^application\/vnd\.google\.protobuf/)
+      const requests = decodeFamilies(body).find((f) => f.name === 'podmeter_requests_total')
+      assert.equal(requests?.metric[0]?.counter?.value, 7)
+    } else {
+      assert.match(a.type, i % 3 === 0 ? /^text\/plain; version=0\.0\.4/ : /^application\/openmetrics-text/)
+      // OpenMetrics names the counter family without _total, its samples with it.
+      assert.equal(samples(body.toString()).get('podmeter_requests_total{code="200"}'), 7)
+    }
   }
 })

@@ -3,6 +3,8 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { Float64Histogram, Int32Histogram } from 'hdr-histogram-js'
 import { decode, encode, valuesAt } from '../../src/shared/hdr.js'
+import { create } from '../../src/shared/layout.js'
+import { HistogramStore } from '../../src/worker/histograms.js'
 import { SharedHistogram } from '../../src/worker/shared-histogram.js'
 
 // SharedHistogram implements hdr-histogram-js's abstract JsHistogram over a
@@ -42,4 +44,26 @@ test('a counts array of the wrong length, or a value past the fixed range, is re
   assert.throws(() => new SharedHistogram(1, 60_000_000, 3, new Float64Array(10)), /counts length mismatch/)
   const h = new SharedHistogram(1, 1000, 3, new Float64Array(new Float64Histogram(1, 1000, 3).countsArrayLength))
   assert.throws(() => h.recordValue(10_000_000))
+})
+
+test('a histogram told its counts are empty is in the state that reading them gives', () => {
+  const counts = new Float64Array(new Float64Histogram(1, 60_000_000, 3).countsArrayLength)
+  const read = new SharedHistogram(1, 60_000_000, 3, counts)
+  const told = new SharedHistogram(1, 60_000_000, 3, counts, true)
+  for (const key of ['totalCount', 'maxValue', 'minNonZeroValue', 'mean'] as const) assert.equal(told[key], read[key], key)
+  for (const h of [read, told]) h.recordValue(1500)
+  assert.equal(told.minNonZeroValue, read.minNonZeroValue)
+  assert.equal(encode(told), encode(read))
+})
+
+test('only a buffer whose journal was never written counts as empty: a replacement reads what was recorded', () => {
+  const v = create({ ringCapacity: 1024, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 4 })
+  const first = new HistogramStore(v)
+  first.rotate(7)
+  // Counts written (as a death before flush() leaves them) but no totals flushed.
+  for (const us of [5, 1500, 250_000]) first.record(us)
+  const next = new HistogramStore(v)
+  assert.equal(next.cumulative.totalCount, 3)
+  assert.equal(next.window.totalCount, 3)
+  assert.equal(next.cumulative.maxValue, first.cumulative.highestEquivalentValue(250_000))
 })
