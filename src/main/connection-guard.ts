@@ -4,17 +4,20 @@
 // most of these itself with a bare status line; here each gets the same JSON
 // error body as every other error (with nosniff), and a count in /stats, so
 // nothing is refused silently. None of it is on the hot path: node calls these
-// listeners only when something is already wrong.
+// listeners only when something is already wrong, or once per connection.
+//
+// The figures are counters in the shared buffer, each shard's (HTTP_THREADS)
+// by its own thread, so /stats sums them over every thread; MAX_CONNECTIONS
+// is the cap on that sum, not on each thread's share.
 
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { ApiError } from '../shared/errors.js'
+import { C, inc, read, readCounter, REFUSED_STATUS, type Views } from '../shared/layout.js'
 import { json, sendError } from './reply.js'
 import { codingError } from './request-edge.js'
 
-/** Statuses of the requests refused before a handler saw them, as /stats reports them. */
-export const REFUSED = ['400', '405', '408', '417', '431'] as const
-export type Refused = typeof REFUSED[number]
+export type Refused = `${typeof REFUSED_STATUS[number]}`
 
 export interface ConnectionFigures {
   /** Open connections now. */
@@ -37,28 +40,42 @@ const TOKEN = /^[!#$%&'*+.^_`|~\w-]{1,64}$/
  */
 const LINGER_MS = 2000
 
+/** Sockets the server is handed that are not clients' (the shard threads' relay): never counted nor capped. */
+const internal = new WeakSet<Duplex>()
+export function internalConnection (socket: Duplex): void { internal.add(socket) }
+
 export class ConnectionGuard {
-  #open = 0
-  #rejected = 0
-  readonly #refused: Record<Refused, number> = { 400: 0, 405: 0, 408: 0, 417: 0, 431: 0 }
+  /** This shard's memory (for writing) and every shard's (for the figures). */
+  readonly #views: Views
+  readonly #counters: Uint32Array
   readonly #allowOf: AllowOf
   /** Sockets with a refused request: what the client pipelined after it is never served. */
   readonly #closing = new WeakSet<Duplex>()
 
-  constructor (server: Server, maxConnections: number, allowOf: AllowOf) {
+  constructor (server: Server, views: Views, maxConnections: number, allowOf: AllowOf) {
+    this.#views = views
+    this.#counters = views.counters
     this.#allowOf = allowOf
+    // Node's own cap stays as a backstop; the cap that counts is the sum over the shards.
     server.maxConnections = maxConnections
-    server.on('drop', () => { this.#rejected++ })
+    server.on('drop', () => { inc(this.#counters, C.CONNECTIONS_REJECTED) })
     server.on('connection', (socket: Duplex) => {
-      this.#open++
-      socket.once('close', () => { this.#open-- })
+      if (internal.has(socket)) return
+      // Counted first and checked after: two threads admitting at once can
+      // only both refuse, never both pass the cap.
+      inc(this.#counters, C.CONNECTIONS_OPENED)
+      socket.once('close', () => { inc(this.#counters, C.CONNECTIONS_CLOSED) })
+      if (this.#openNow() > maxConnections) {
+        inc(this.#counters, C.CONNECTIONS_REJECTED)
+        socket.destroy()
+      }
     })
     server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer, bytesParsed?: number }, socket: Duplex) => this.#clientError(err, socket))
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       this.#reply(socket, new ApiError('METHOD_NOT_ALLOWED', `CONNECT ${req.url?.slice(0, 200) ?? ''}: PodMeter is not a proxy`), 'GET, HEAD, POST')
     })
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-      this.#refused[417]++
+      this.#count(417)
       sendError(res, new ApiError('EXPECTATION_FAILED', `Expect: ${String(req.headers.expect).slice(0, 200)} cannot be met: the only Expect this server meets is 100-continue`), { connection: 'close' })
     })
   }
@@ -83,14 +100,18 @@ export class ConnectionGuard {
     return this.#closing.has(socket)
   }
 
+  /** Summed over every shard; the open count is a level, which a reset leaves alone. */
   figures (): ConnectionFigures {
-    return { connections_open: this.#open, connections_rejected: this.#rejected, requests_refused: { ...this.#refused } }
+    const refused = {} as Record<Refused, number>
+    REFUSED_STATUS.forEach((status, i) => { refused[`${status}`] = readCounter(this.#views, C.REFUSED + i) })
+    return { connections_open: this.#openNow(), connections_rejected: readCounter(this.#views, C.CONNECTIONS_REJECTED), requests_refused: refused }
   }
 
-  /** Back to zero with the other counters (the open count is a level, not a counter). */
-  reset (): void {
-    this.#rejected = 0
-    for (const k of REFUSED) this.#refused[k] = 0
+  /** Closed read before opened, so a connection that opens and closes between the two never makes it negative. */
+  #openNow (): number {
+    let closed = 0
+    for (const s of this.#views.shards) closed += read(s.counters, C.CONNECTIONS_CLOSED)
+    return readCounter(this.#views, C.CONNECTIONS_OPENED) - closed
   }
 
   #clientError (err: NodeJS.ErrnoException & { rawPacket?: Buffer, bytesParsed?: number }, socket: Duplex): void {
@@ -129,8 +150,8 @@ export class ConnectionGuard {
   }
 
   #count (status: number): void {
-    const key = String(status)
-    if (key in this.#refused) this.#refused[key as Refused]++
+    const i = (REFUSED_STATUS as readonly number[]).indexOf(status)
+    if (i >= 0) inc(this.#counters, C.REFUSED + i)
   }
 
   /** Writes an error response straight to the socket (there is no response object) and closes it. */

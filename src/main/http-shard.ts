@@ -23,8 +23,8 @@ export interface ShardData {
   limits: HotPathParts['limits']
 }
 
-export type ToShard = { type: 'drain' } | { type: 'close', graceMs: number } | { type: 'resetConnections' }
-export type FromShard = { type: 'listening' } | { type: 'error', message: string } | { type: 'drainSoon' } | { type: 'closed' }
+export type ToShard = { type: 'drain' } | { type: 'close', graceMs: number } | { type: 'reset' }
+export type FromShard = { type: 'listening' } | { type: 'error', message: string } | { type: 'drainSoon' } | { type: 'reset' } | { type: 'closed' }
 
 const d = workerData as ShardData
 const port = parentPort as NonNullable<typeof parentPort>
@@ -49,11 +49,18 @@ meter.server.once('error', (err) => post({ type: 'error', message: err.message }
 meter.server.listen({ port: d.port, host: d.host, reusePort: true } as Parameters<typeof meter.server.listen>[0], () => post({ type: 'listening' }))
 
 port.on('message', (m: ToShard) => {
-  if (m.type === 'drain') meter.drainConnections()
-  else if (m.type === 'resetConnections') meter.resetConnections()
-  else if (m.type === 'close') {
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, m.graceMs).unref())
-    // process.exit in a worker ends this thread only, kept-alive relay sockets and all.
-    meter.close(deadline).then(() => { post({ type: 'closed' }); process.exit(0) }, () => process.exit(1))
+  switch (m.type) {
+    case 'drain':
+      meter.drainConnections()
+      break
+    case 'reset':
+      meter.resetCounters()
+      post({ type: 'reset' })
+      break
+    case 'close': {
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, m.graceMs).unref())
+      // process.exit in a worker ends this thread only, kept-alive relay sockets and all.
+      meter.close(deadline).then(() => { post({ type: 'closed' }); process.exit(0) }, () => process.exit(1))
+    }
   }
 })

@@ -110,11 +110,11 @@ export class HistogramPool {
     return await this.#run({ op: 'histogram', second: nowSecond(), range, format }) as HistogramExport
   }
 
-  /** `until`: each listener's rings' write sequences (shard by shard) when its counters were zeroed, main first. */
-  async reset (until: number[][]): Promise<void> {
+  /** Carries out the resets every shard has made (each zeroed its counters and set its ring's fence). */
+  async reset (): Promise<void> {
     // An answer from before the reset is no answer for after it.
     this.#lastGood.clear()
-    await this.#run({ op: 'reset', second: nowSecond(), until })
+    await this.#run({ op: 'reset', second: nowSecond() })
   }
 
   /**

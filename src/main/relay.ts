@@ -8,6 +8,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import net from 'node:net'
 import { ApiError } from '../shared/errors.js'
+import { internalConnection } from './connection-guard.js'
 import { sendError } from './reply.js'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive'])
@@ -44,7 +45,8 @@ export function createRelay (socketPath: string): (req: IncomingMessage, res: Se
 
 /** The main thread's end: every connection on `socketPath` is handed to `server` as if it had accepted it. */
 export async function listenForRelay (server: http.Server, socketPath: string): Promise<net.Server> {
-  const inner = net.createServer((socket) => server.emit('connection', socket))
+  // A relay connection is no client's: not counted as open nor held to MAX_CONNECTIONS.
+  const inner = net.createServer((socket) => { internalConnection(socket); server.emit('connection', socket) })
   await new Promise<void>((resolve, reject) => {
     inner.once('error', reject)
     inner.listen(socketPath, () => { inner.off('error', reject); resolve() })

@@ -5,7 +5,6 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '../shared/errors.js'
-import { RING_WRITE, zeroMainThreadCounters, type Views } from '../shared/layout.js'
 import type { AdminGate } from './admin.js'
 import type { ConnectionFigures } from './connection-guard.js'
 import { dashboardRoutes } from './dashboard.js'
@@ -21,10 +20,12 @@ import { parseStatsQuery } from './stats-query.js'
 export interface RouteContext {
   pool: HistogramPool
   stats: Omit<StatsContext, 'workerThreads'>
-  /** Every listener of the process, main first: a reset zeroes them all. */
-  listeners: ReadonlyArray<{ views: Views, ring: { readonly writeSequence: number } }>
-  /** Called after counters and histograms are zeroed (every listener's connection figures too). */
-  onReset: () => void
+  /**
+   * Zeroes the counters of every listener and every HTTP thread, each thread
+   * its own between two of its requests (server.ts, resetCounters); resolves
+   * once all have, and the histograms are still to be emptied.
+   */
+  resetCounters: () => Promise<void>
   admin: AdminGate
   /** PODMETER_FAULTS: adds POST /debug/worker/crash. */
   faults: boolean
@@ -127,12 +128,10 @@ export function createRoutes (ctx: RouteContext): Routes {
         const refused = ctx.admin.reset(req)
         if (refused !== undefined) return sendError(res, refused.error, refused.headers)
         afterBody(req, () => {
-          // Zero the counters, then have the worker discard exactly the samples
-          // pushed before this point: both happen before any later request on
-          // this (single) thread can push, so counters and histograms agree.
-          for (const l of ctx.listeners) for (const s of l.views.shards) zeroMainThreadCounters(s.counters)
-          ctx.onReset()
-          pool.reset(ctx.listeners.map((l) => l.views.shards.map((s) => Atomics.load(s.ringIndex, RING_WRITE)))).then(
+          // Every thread zeroes its counters and fences its ring; then the
+          // worker discards exactly the samples before each fence, so
+          // counters and histograms agree however many threads serve.
+          ctx.resetCounters().then(async () => await pool.reset()).then(
             () => sendJson(res, 200, { reset: true }),
             (err) => fail(res, err)
           )

@@ -102,7 +102,6 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const shards = new ShardThreads()
   const meters: MeterServer[] = listeners.map((m) => createMeterServer({
     ...m,
-    listeners,
     pool,
     stats,
     delayUs: config.delayUs,
@@ -110,12 +109,12 @@ export async function serve (config: ServerConfig): Promise<Running> {
     metricsBucketsUs: config.metricsBucketsUs,
     metricsNativeSchema: config.metricsNativeSchema,
     metricsProtobuf: config.metricsProtobuf,
-    onReset: () => {
+    resetCounters: async () => {
+      for (const s of meters) s.resetCounters()
+      await shards.reset()
       stats.since = performance.now()
       runtime.resetRequests()
       mesh.countersReset()
-      for (const s of meters) s.resetConnections()
-      shards.resetConnections()
     },
     limits: config,
     drainSoon: () => pool.drainSoon(),

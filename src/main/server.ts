@@ -8,7 +8,7 @@
 
 import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { ApiError } from '../shared/errors.js'
-import { add, C, inc, STATUS_MIN, type Views } from '../shared/layout.js'
+import { add, C, inc, STATUS_MIN, zeroShardCounters, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
 import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import { ConnectionGuard } from './connection-guard.js'
@@ -94,8 +94,12 @@ export interface MeterServer {
   drainConnections: () => void
   /** Stops accepting and ends every connection without a reset (graceful-close.ts); destroys what is left at `deadline`. */
   close: (deadline: Promise<void>) => Promise<void>
-  /** Zeroes this listener's connection figures (open connections stay counted). */
-  resetConnections: () => void
+  /**
+   * This thread's part of a reset: zeroes its counters (open connections
+   * stay counted) and fences its ring, between two of its requests, so
+   * every request is wholly before the reset or wholly after (ring.ts).
+   */
+  resetCounters: () => void
   readonly shuttingDown: boolean
   /** The Allow value of each route path (what a shard thread refuses with). */
   readonly allowed: Record<string, string>
@@ -118,7 +122,7 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
     requireHostHeader: false
   }, onRequest)
   server.keepAliveTimeout = keepAliveTimeoutMs
-  const guard: ConnectionGuard = new ConnectionGuard(server, maxConnections, (path): string | undefined => {
+  const guard: ConnectionGuard = new ConnectionGuard(server, views, maxConnections, (path): string | undefined => {
     if (path === '/') return 'GET, HEAD'
     if (routes === undefined) return Object.hasOwn((parts as RelayParts).allowed, path) ? (parts as RelayParts).allowed[path] : undefined
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
@@ -317,7 +321,7 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
     server,
     drainConnections: () => { shuttingDown = true; graceful.drain() },
     close: async (deadline) => await graceful.close(deadline),
-    resetConnections: () => guard.reset(),
+    resetCounters: () => { zeroShardCounters(counters); ring.fence() },
     get shuttingDown () { return shuttingDown },
     allowed: routes === undefined ? {} : Object.fromEntries(Object.entries(routes).map(([path, route]) => [path, allowed(route)]))
   }

@@ -10,6 +10,8 @@ import type { FromShard, ShardData, ToShard } from './http-shard.js'
 export class ShardThreads {
   readonly #workers: Worker[] = []
   readonly #closed: Array<Promise<unknown>> = []
+  /** Each thread's answer to the reset asked of it, in order. */
+  readonly #resets = new Map<Worker, Array<() => void>>()
 
   /** Starts shards 1..count-1 and resolves when each listens. */
   async start (count: number, data: Omit<ShardData, 'shard'>, drainSoon: () => void): Promise<void> {
@@ -23,9 +25,14 @@ export class ShardThreads {
           if (m.type === 'listening') resolve()
           else if (m.type === 'error') reject(new Error(`HTTP thread ${shard}: ${m.message}`))
           else if (m.type === 'drainSoon') drainSoon()
+          else if (m.type === 'reset') this.#resets.get(worker)?.shift()?.()
         })
         worker.once('error', reject)
-        worker.once('exit', (code) => reject(new Error(`HTTP thread ${shard} exited (${code}) before listening`)))
+        worker.once('exit', (code) => {
+          // A thread gone has nothing left to reset.
+          for (const done of this.#resets.get(worker)?.splice(0) ?? []) done()
+          reject(new Error(`HTTP thread ${shard} exited (${code}) before listening`))
+        })
       }))
     }
     await Promise.all(started)
@@ -36,7 +43,16 @@ export class ShardThreads {
   }
 
   drain (): void { this.#send({ type: 'drain' }) }
-  resetConnections (): void { this.#send({ type: 'resetConnections' }) }
+
+  /** Resolves once every thread has zeroed its counters and fenced its ring (server.ts, resetCounters). */
+  async reset (): Promise<void> {
+    await Promise.all(this.#workers.filter((w) => w.threadId >= 0).map(async (w) => await new Promise<void>((resolve) => {
+      const waiting = this.#resets.get(w) ?? []
+      waiting.push(resolve)
+      this.#resets.set(w, waiting)
+      w.postMessage({ type: 'reset' } satisfies ToShard)
+    })))
+  }
 
   /** Each thread stops accepting and ends its connections within `graceMs`; then it exits. */
   async close (graceMs: number): Promise<void> {

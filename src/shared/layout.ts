@@ -35,7 +35,7 @@
 import { countsArrayLength } from './counts-length.js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
-export const LAYOUT_VERSION = 5
+export const LAYOUT_VERSION = 6
 
 /** Counter numbers (see inc/add/read). Counters are 64-bit: a busy pod passes 2^32 in a day. */
 export const C = {
@@ -51,15 +51,22 @@ export const C = {
   HOPS_BY_COUNT: 11, // 11..15: requests with 0, 1, 2, 3, 4+ total hops
   UNMEASURED: 16, // probes, /stats, /metrics and the like
   SAMPLES_DROPPED: 17, // ring was full: sample not recorded (request still counted)
-  MAIN_THREAD_END: 18, // counters below this are the main thread's; those from here on the worker's
+  MAIN_THREAD_END: 18, // counters below this are written by the shard's HTTP thread; 18..23 by the histogram worker
   SAMPLES_CLAMPED: 18, // written by the worker: sample outside the histogram range
   // 19: spare (was a count of samples recorded; `samples` is the histogram's exact count)
   WORKER_STARTS: 20, // written by each histogram worker as it attaches
-  STATUS: 24 // 24..423: by status code, 200..599 (the only codes a measured request gets); the main thread's
+  STATUS: 24, // 24..423: by status code, 200..599 (the only codes a measured request gets); the main thread's
+  // Each shard's connections, by the thread that accepted them (connection-guard.ts):
+  CONNECTIONS_OPENED: 424, // accepted and let in; open now = opened − closed, summed over the shards
+  CONNECTIONS_CLOSED: 425, // of those, closed since
+  CONNECTIONS_REJECTED: 426, // closed at once: MAX_CONNECTIONS were open
+  REFUSED: 427 // 427..431: requests refused before a handler saw them, by REFUSED_STATUS
 } as const
 export const STATUS_MIN = 200
 export const STATUS_MAX = 599
-export const COUNTER_COUNT = C.STATUS + STATUS_MAX - STATUS_MIN + 1
+/** The statuses of C.REFUSED's counters, in order. */
+export const REFUSED_STATUS = [400, 405, 408, 417, 431] as const
+export const COUNTER_COUNT = C.REFUSED + REFUSED_STATUS.length
 export const HOP_BUCKETS = 5
 
 /** Indexes into `histMeta` (Float64), written by the worker only. */
@@ -113,6 +120,16 @@ export interface Views {
 
 export const RING_WRITE = 0
 export const RING_READ = 16
+/**
+ * A reset's fence (ring.ts): the write sequence when the shard's counters
+ * were zeroed, and how many resets its thread has made, both by the
+ * producer; how many the worker has carried out, by the consumer (on the
+ * read sequence's cache line). While one is pending, no drain passes the
+ * fence, so a sample from after the reset is never wiped with those before.
+ */
+export const RING_FENCE = 1
+export const RING_RESETS = 2
+export const RING_RESETS_DONE = 17
 
 const H = { MAGIC: 0, VERSION: 1, RING: 2, COUNTS_LEN: 3, SLICES: 4, BYTES: 5, SHARDS: 6 } as const
 
@@ -265,10 +282,16 @@ export function readCounter (v: Views, index: number): number {
   return n
 }
 
-/** Zeroes every counter the main thread writes (request counters, not the worker's sample counters). */
-export function zeroMainThreadCounters (c: Uint32Array): void {
+/**
+ * Zeroes every counter a shard's thread writes (request and connection
+ * counters, not the worker's sample counters, nor the opened and closed
+ * connections whose difference is a level). For that thread only: a reset
+ * is carried out by each shard on its own counters (ring.ts, fence()).
+ */
+export function zeroShardCounters (c: Uint32Array): void {
   for (let i = 0; i < C.MAIN_THREAD_END; i++) zero(c, i)
-  for (let i = C.STATUS; i < COUNTER_COUNT; i++) zero(c, i)
+  for (let i = C.STATUS; i < C.CONNECTIONS_OPENED; i++) zero(c, i)
+  for (let i = C.CONNECTIONS_REJECTED; i < COUNTER_COUNT; i++) zero(c, i)
 }
 
 /** Measured requests that ended with status code `code` (200..599). */

@@ -38,8 +38,8 @@ export type Range = 'lifetime' | number
 export type Task =
   | { op: 'drain', second: number }
   | { op: 'snapshot', second: number, percentiles: number[], extra?: { range: Range, percentiles: number[] } }
-  /** `until`: each listener's (main first) rings' write sequences, shard by shard, when its counters were zeroed. */
-  | { op: 'reset', second: number, until: number[][] }
+  /** Carries out the resets the shards have made (their rings' fences, ring.ts). */
+  | { op: 'reset', second: number }
   /** `schema`: also the native histogram of that schema (src/shared/native-histogram.ts). */
   | { op: 'buckets', second: number, boundsUs: number[], schema?: number }
   | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }

@@ -6,8 +6,15 @@
 // safely as long as capacity < 2^31); slot = seq & (capacity - 1);
 // empty when write == read; full when write - read == capacity.
 // Only the producer stores `write`, only the consumer stores `read`.
+//
+// A reset (POST /stats/reset) is made by each shard's own thread, between two
+// of its requests: it zeroes its counters and sets a fence at its write
+// sequence (fence()). Until the worker carries the reset out (resetDone()),
+// no drain passes the fence, so the samples the reset wipes are exactly
+// those of the requests whose counts it zeroed, whatever the threads do
+// meanwhile.
 
-import { C, inc, RING_READ, RING_WRITE, type Views } from './layout.js'
+import { C, inc, RING_FENCE, RING_READ, RING_RESETS, RING_RESETS_DONE, RING_WRITE, type Views } from './layout.js'
 
 export class RingProducer {
   readonly capacity: number
@@ -66,6 +73,13 @@ export class RingProducer {
   get writeSequence (): number {
     return this.#write
   }
+
+  /** Marks a reset here: samples before this point are the reset's to discard (see the top of this file). */
+  fence (): void {
+    Atomics.store(this.#index, RING_FENCE, this.#write)
+    // Published after the fence: a consumer that sees the count sees the fence.
+    Atomics.add(this.#index, RING_RESETS, 1)
+  }
 }
 
 export class RingConsumer {
@@ -85,7 +99,7 @@ export class RingConsumer {
    * early, for a reset that must not eat samples produced after it.
    */
   drain (record: (value: number, seq: number) => void, until?: number): number {
-    const end = until ?? Atomics.load(this.#index, RING_WRITE)
+    const end = until ?? this.#end()
     let r = Atomics.load(this.#index, RING_READ)
     const start = r
     while (((end - r) | 0) > 0) {
@@ -97,6 +111,25 @@ export class RingConsumer {
       Atomics.store(this.#index, RING_READ, r)
     }
     return (r - start) >>> 0
+  }
+
+  /** The write sequence, or a pending reset's fence. */
+  #end (): number {
+    if (Atomics.load(this.#index, RING_RESETS) === Atomics.load(this.#index, RING_RESETS_DONE)) return Atomics.load(this.#index, RING_WRITE)
+    return Atomics.load(this.#index, RING_FENCE)
+  }
+
+  /**
+   * For a reset: discards every sample before the fence of the resets
+   * made so far and marks them carried out. False when none was pending
+   * (a reset task tried again, or one an earlier task already covered).
+   */
+  discardToFence (): boolean {
+    const made = Atomics.load(this.#index, RING_RESETS)
+    if (made === Atomics.load(this.#index, RING_RESETS_DONE)) return false
+    this.drain(() => {}, Atomics.load(this.#index, RING_FENCE))
+    Atomics.store(this.#index, RING_RESETS_DONE, made)
+    return true
   }
 
   /** The next sequence number to be read. */

@@ -48,10 +48,16 @@ class Listener {
     return { lifetime: this.store.lifetime(percentiles), current: this.store.current(percentiles) }
   }
 
-  reset (second: number, until: readonly number[] | undefined): void {
-    // Samples up to `until` (each shard's) were produced before the counters
-    // were zeroed: discard them. Later ones stay in the ring for the next drain.
-    this.rings.forEach((ring, s) => ring.drain(() => {}, until?.[s]))
+  /**
+   * Carries out the resets each shard has made (ring.ts): discards the
+   * samples before each ring's fence, then empties the histograms. Samples
+   * after a fence were never drained, so they stay for the next drain. Does
+   * nothing when no reset is pending (a task tried again on a replacement).
+   */
+  reset (second: number): void {
+    let pending = false
+    for (const ring of this.rings) pending = ring.discardToFence() || pending
+    if (!pending) return
     this.store.reset()
     this.store.rotate(second)
     zero(this.views.counters, C.SAMPLES_CLAMPED)
@@ -147,8 +153,8 @@ export default function run (task: Task): TaskResult | Promise<never> {
       return out
     }
     case 'reset':
-      main.reset(task.second, task.until[0])
-      baseline?.reset(task.second, task.until[1])
+      main.reset(task.second)
+      baseline?.reset(task.second)
       return { ok: true, drained: 0 }
     default:
       return { ok: false, code: 'BAD_TASK', message: `unknown task ${JSON.stringify(task)}` }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { add, attach, C, create, inc, read, readCounter, readStatus, readStatusClass, shard, zero, zeroMainThreadCounters, type LayoutConfig } from '../../src/shared/layout.js'
+import { add, attach, C, create, inc, read, readCounter, readStatus, readStatusClass, shard, zero, zeroShardCounters, type LayoutConfig } from '../../src/shared/layout.js'
 
 const cfg: LayoutConfig = { ringCapacity: 1024, lowestUs: 1, highestUs: 60_000_000, digits: 3, windowSeconds: 10 }
 
@@ -38,10 +38,13 @@ test('status codes 200..599 each have a counter; classes are their sums; a reset
   assert.deepEqual([200, 300, 400, 500].map((c) => readStatusClass(v, c)), [4, 2, 1, 5])
   inc(v.counters, C.REQUESTS)
   inc(v.counters, C.SAMPLES_CLAMPED)
-  zeroMainThreadCounters(v.counters)
+  for (const i of [C.CONNECTIONS_OPENED, C.CONNECTIONS_OPENED, C.CONNECTIONS_CLOSED, C.CONNECTIONS_REJECTED, C.REFUSED + 4]) inc(v.counters, i)
+  zeroShardCounters(v.counters)
   assert.equal(readCounter(v, C.REQUESTS), 0)
   assert.deepEqual([200, 300, 400, 500].map((c) => readStatusClass(v, c)), [0, 0, 0, 0])
   assert.equal(readCounter(v, C.SAMPLES_CLAMPED), 1, 'the worker zeroes its own')
+  assert.deepEqual([C.CONNECTIONS_OPENED, C.CONNECTIONS_CLOSED].map((i) => readCounter(v, i)), [2, 1], 'open connections are a level, not reset')
+  assert.deepEqual([C.CONNECTIONS_REJECTED, C.REFUSED + 4].map((i) => readCounter(v, i)), [0, 0])
 })
 
 test('shards: each has its own counters and ring; figures are their sums; the histograms are shared', () => {

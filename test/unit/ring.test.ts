@@ -75,6 +75,25 @@ test('drain(until) stops at a given write sequence', () => {
   assert.deepEqual(drainAll(c), [10, 11, 12, 13, 14])
 })
 
+test('a reset\'s fence: no drain passes it until the reset is carried out; later samples survive it', () => {
+  const v = create(config(1024))
+  const p = new RingProducer(v)
+  const c = new RingConsumer(v)
+  assert.equal(c.discardToFence(), false, 'no reset pending')
+  for (let i = 0; i < 5; i++) p.push(i)
+  assert.deepEqual(drainAll(c), [0, 1, 2, 3, 4])
+  for (let i = 5; i < 8; i++) p.push(i)
+  p.fence()
+  for (let i = 8; i < 12; i++) p.push(i)
+  assert.deepEqual(drainAll(c), [5, 6, 7], 'a drain stops at the fence')
+  assert.deepEqual(drainAll(c), [])
+  p.fence() // a second reset before the first is carried out
+  p.push(12)
+  assert.equal(c.discardToFence(), true)
+  assert.equal(c.discardToFence(), false, 'one task carries out every reset made so far')
+  assert.deepEqual(drainAll(c), [12], 'what came after the last fence is kept')
+})
+
 test('a real second thread consumes while this thread produces', async () => {
   const cfg = config(4096)
   const v = create(cfg)
