@@ -4,14 +4,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median, quantile } from '../src/shared/sample-stats.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0'
 export const CLIENT_CPU = process.env.BENCH_CLIENT_CPU ?? '1'
+/** The node that runs the servers (PodMeter and the bare ones): BENCH_NODE, or this one. */
+export const NODE = process.env.BENCH_NODE ?? process.execPath
 
 export function have (command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
@@ -29,7 +32,7 @@ export interface Proc { child: ChildProcess, port: number, stop: () => Promise<v
 
 /** Starts a server pinned to SERVER_CPU and waits for it to print its port. */
 export async function startPinned (args: string[], env: Record<string, string> = {}): Promise<Proc> {
-  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...args], {
+  const child = spawn('taskset', ['-c', SERVER_CPU, NODE, ...args], {
     cwd: ROOT,
     // A benchmark's server stops at once: no Kubernetes drain delay.
     env: { ...process.env, SHUTDOWN_DELAY_MS: '0', ...env },
@@ -68,9 +71,14 @@ function toMs (text: string): number {
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1)
 }
 
-/** One wrk run pinned to CLIENT_CPU; `headers` are `Name: value` lines sent with every request. */
-export async function wrk (url: string, seconds: number, connections = 50, headers: string[] = []): Promise<WrkResult> {
-  const args = ['-c', CLIENT_CPU, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url]
+/**
+ * One wrk run pinned to CLIENT_CPU; `headers` are `Name: value` lines sent
+ * with every request; `pipeline` > 1 writes that many requests at a time on
+ * each connection (bench/pipeline.lua), as a proxy multiplexing clients does.
+ */
+export async function wrk (url: string, seconds: number, connections = 50, headers: string[] = [], pipeline = 1): Promise<WrkResult> {
+  const script = pipeline > 1 ? ['-s', join(ROOT, 'bench', 'pipeline.lua')] : []
+  const args = ['-c', CLIENT_CPU, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...script, ...headers.flatMap((h) => ['-H', h]), url, ...(pipeline > 1 ? ['--', String(pipeline)] : [])]
   const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (c: Buffer) => { out += c.toString() })
@@ -158,6 +166,24 @@ export class RawClient {
   close (): void {
     this.#socket.destroy()
   }
+}
+
+/**
+ * Nanoseconds on CPU of every thread of `pid` and of its descendants, from
+ * /proc/<pid>/task/<tid>/schedstat: unlike a rate, it does not change when
+ * other work shares the machine, only how long the same work takes.
+ */
+export function cpuNs (pid: number | undefined): number {
+  let ns = 0
+  let tasks: string[] = []
+  try { tasks = readdirSync(`/proc/${String(pid)}/task`) } catch { return 0 }
+  for (const t of tasks) {
+    try {
+      ns += Number(readFileSync(`/proc/${String(pid)}/task/${t}/schedstat`, 'utf8').split(' ')[0])
+      for (const child of readFileSync(`/proc/${String(pid)}/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) ns += cpuNs(Number(child))
+    } catch {}
+  }
+  return ns
 }
 
 /** RSS of a process in MiB, from /proc. */

@@ -21,6 +21,8 @@ import { raw, ROUNDS, row, rows, SECONDS } from './report.js'
 import { clients } from './clients.js'
 import { openloop, stall, verdict } from './client-loop.js'
 import { crashes } from './crashes.js'
+import { cpu, cpuRun, type CpuRun } from './cpu.js'
+import { scaling } from './scaling.js'
 
 async function withServers<T> (fn: (pm: Proc, bare: Proc) => Promise<T>, pmExtra: string[] = []): Promise<T> {
   const pm = await startPinned(podmeterArgs(0, pmExtra))
@@ -33,34 +35,29 @@ async function withServers<T> (fn: (pm: Proc, bare: Proc) => Promise<T>, pmExtra
   }
 }
 
-/** `/?delay=0` throughput of PodMeter against a bare node:http server, interleaved. */
+/** `/?delay=0` throughput and server CPU per request of PodMeter against a bare node:http server, interleaved. */
 async function overhead (): Promise<void> {
   process.stderr.write('overhead: PodMeter vs bare node:http, wrk -c50\n')
   await withServers(async (pm, bare) => {
-    const url = (p: Proc): string => `http://127.0.0.1:${p.port}/?delay=0`
-    await wrk(url(bare), 2)
-    await wrk(url(pm), 2)
-    const ratios: number[] = []
-    const pmRps: number[] = []
-    const bareRps: number[] = []
-    const pmP99: number[] = []
-    const bareP99: number[] = []
+    await wrk(`http://127.0.0.1:${bare.port}/?delay=0`, 2)
+    await wrk(`http://127.0.0.1:${pm.port}/?delay=0`, 2)
+    const runs = new Map<Proc, CpuRun[]>([[pm, []], [bare, []]])
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which goes first so neither always gets the fresher machine.
-      const order = r % 2 === 0 ? [pm, bare] : [bare, pm]
-      const res = new Map<Proc, Awaited<ReturnType<typeof wrk>>>()
-      for (const p of order) res.set(p, await wrk(url(p), SECONDS))
-      const a = res.get(pm)!
-      const b = res.get(bare)!
-      pmRps.push(a.rps); bareRps.push(b.rps); pmP99.push(a.p99ms); bareP99.push(b.p99ms)
-      ratios.push(a.rps / b.rps)
+      for (const p of r % 2 === 0 ? [pm, bare] : [bare, pm]) runs.get(p)?.push(await cpuRun(p, '/?delay=0', SECONDS, 1, 50))
     }
+    const a = runs.get(pm) as CpuRun[]
+    const b = runs.get(bare) as CpuRun[]
+    const ratios = a.map((x, i) => x.rps / (b[i] as CpuRun).rps)
+    const efficiency = a.map((x, i) => (b[i] as CpuRun).usPerRequest / x.usPerRequest)
     const stats = await getJson(`http://127.0.0.1:${pm.port}/stats`)
-    raw.overhead = { ratios, pmRps, bareRps, pmP99, bareP99, samples_dropped: stats.samples_dropped, requests: stats.requests }
+    raw.overhead = { pm: a, bare: b, ratios, efficiency, samples_dropped: stats.samples_dropped, requests: stats.requests }
     row('overhead', 'req/s PodMeter / bare node:http', spread(ratios), '≥ 0.92', median(ratios) >= 0.92)
-    row('overhead', 'req/s PodMeter', spread(pmRps, 0))
-    row('overhead', 'req/s bare node:http', spread(bareRps, 0))
-    row('overhead', 'client p99 ms PodMeter / bare', `${spread(pmP99, 3)} / ${spread(bareP99, 3)}`)
+    row('overhead', 'req/s PodMeter', spread(a.map((x) => x.rps), 0))
+    row('overhead', 'req/s bare node:http', spread(b.map((x) => x.rps), 0))
+    row('overhead', 'client p99 ms PodMeter / bare', `${spread(a.map((x) => x.p99ms), 3)} / ${spread(b.map((x) => x.p99ms), 3)}`)
+    row('overhead', 'server CPU µs/request PodMeter / bare', `${spread(a.map((x) => x.usPerRequest))} / ${spread(b.map((x) => x.usPerRequest))}`)
+    row('overhead', 'efficiency, bare ÷ PodMeter CPU per request', spread(efficiency, 3), '≥ 0.92', median(efficiency) >= 0.92)
     row('overhead', 'samples_dropped after the runs', String(stats.samples_dropped), '0', stats.samples_dropped === 0)
   })
 }
@@ -363,7 +360,7 @@ async function baseline (): Promise<void> {
   }
 }
 
-const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, baseline, micro: microPart, clients, openloop, stall, verdict, crashes, memory: idleMemory }
+const PARTS: Record<string, () => Promise<void>> = { overhead, polling, stats, loss, hey, metrics, hops, baseline, micro: microPart, clients, openloop, stall, verdict, crashes, memory: idleMemory, cpu, scaling }
 
 async function main (): Promise<void> {
   if (!have('wrk') || !have('taskset')) {

@@ -1,4 +1,4 @@
-// `node dist/bench/scaling.js` (or `npm run bench scaling`): PodMeter with
+// The scaling part (`npm run bench scaling`): PodMeter with
 // 1 and N HTTP threads (HTTP_THREADS), next to the bare node:http server
 // with 1 process and with node:cluster at N processes, the upper bound a
 // user could get from Node. N is the CPUs this process may use. Server and
@@ -7,18 +7,16 @@
 // per request from /proc/<pid>/task/*/schedstat, every thread of every
 // process of the server, which holds up when other work shares the machine.
 // Rounds interleave the four servers (ABBA order), medians with the spread.
-//   BENCH_NODE (this node), BENCH_ROUNDS (4), BENCH_SECONDS (3)
+//   BENCH_NODE (this node), BENCH_SCALING_ROUNDS (4), BENCH_SECONDS (3)
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { availableParallelism } from 'node:os'
-import { readdirSync, readFileSync } from 'node:fs'
 import { freePort } from '../lab/processes.js'
-import { getJson, median, ROOT, spread } from './lib.js'
+import { cpuNs, getJson, median, NODE, ROOT, spread } from './lib.js'
+import { raw, row, SECONDS } from './report.js'
 
-const NODE = process.env.BENCH_NODE ?? process.execPath
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4)
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 4)
 const N = availableParallelism()
 
 interface Server { name: string, args: (port: number) => string[], env: Record<string, string>, podmeter: boolean }
@@ -28,20 +26,6 @@ const SERVERS: Server[] = [
   { name: 'bare node:http, 1 process', args: (p) => ['dist/bench/bare-cluster.js', String(p), '1'], env: {}, podmeter: false },
   { name: `bare node:http, cluster of ${N}`, args: (p) => ['dist/bench/bare-cluster.js', String(p), String(N)], env: {}, podmeter: false }
 ]
-
-/** ns on CPU of every thread of `pid` and of its descendants. */
-function cpuNs (pid: number): number {
-  let ns = 0
-  let tasks: string[] = []
-  try { tasks = readdirSync(`/proc/${pid}/task`) } catch { return 0 }
-  for (const t of tasks) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0])
-      for (const child of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) ns += cpuNs(Number(child))
-    } catch {}
-  }
-  return ns
-}
 
 async function start (s: Server): Promise<{ child: ChildProcess, port: number }> {
   const port = await freePort()
@@ -62,7 +46,8 @@ async function wrk (port: number, seconds: number): Promise<number> {
   return Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN)
 }
 
-async function main (): Promise<void> {
+export async function scaling (): Promise<void> {
+  process.stderr.write(`scaling: PodMeter with 1 and ${N} HTTP threads, bare node:http with 1 and ${N} processes, wrk -t2 -c100 sharing the ${N} CPUs\n`)
   const rps: number[][] = SERVERS.map(() => [])
   const usPerRequest: number[][] = SERVERS.map(() => [])
   const exact: string[] = []
@@ -92,17 +77,12 @@ async function main (): Promise<void> {
       await once(child, 'exit')
     }
   }
-  const lines = [
-    `## Scaling (Node ${execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim()}, ${N} CPUs, server and wrk -t2 -c100 sharing them, ${ROUNDS} rounds of ${SECONDS} s)`, '',
-    '| server | req/s, median (min–max) | server CPU µs per request | ÷ bare 1 process, CPU per request |', '|---|---|---|---|'
-  ]
+  raw.scaling = { cpus: N, rounds: ROUNDS, seconds: SECONDS, servers: SERVERS.map((s) => s.name), rps, usPerRequest, exact }
+  const version = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim()
   const bare = median(usPerRequest[2] as number[])
-  SERVERS.forEach((s, i) => lines.push(`| ${s.name} | ${spread(rps[i] as number[], 0)} | ${spread(usPerRequest[i] as number[], 1)} | ${(median(usPerRequest[i] as number[]) / bare).toFixed(3)} |`))
-  lines.push('', ...exact.map((e) => `- ${e}`))
-  process.stdout.write(lines.join('\n') + '\n')
+  SERVERS.forEach((s, i) => {
+    row('scaling', `${s.name} (Node ${version}; wrk shares the ${N} CPUs): req/s`, spread(rps[i] as number[], 0))
+    row('scaling', `${s.name}: server CPU µs/request (÷ bare 1 process)`, `${spread(usPerRequest[i] as number[], 1)} (${(median(usPerRequest[i] as number[]) / bare).toFixed(3)})`)
+  })
+  for (const e of exact) row('scaling', 'counted', e)
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(`bench/scaling: ${(err as Error).message}\n`)
-  process.exitCode = 1
-})

@@ -125,7 +125,7 @@ export class MetricsExporter {
       }
       return samples
     })
-    own('podmeter_requests_aborted_total', 'Measured requests whose client went away before the response was delivered (no status code; still in the latency histogram)', 'counter', () => [{ value: n(C.ABORTED) }])
+    own('podmeter_requests_aborted_total', 'Measured requests whose client went away before the response was delivered (no status code, no latency sample)', 'counter', () => [{ value: n(C.ABORTED) }])
     own('podmeter_samples_dropped_total', 'Latency samples lost because the ring between the threads was full (the request is still counted)', 'counter', () => [{ value: n(C.SAMPLES_DROPPED) }])
     own('podmeter_samples_clamped_total', 'Latency samples outside the histogram range, recorded at its edge', 'counter', () => [{ value: n(C.SAMPLES_CLAMPED) }])
     own('podmeter_unmeasured_requests_total', 'Requests not measured: probes, /stats, /metrics, health checks, bad queries', 'counter', () => [{ value: n(C.UNMEASURED) }])
