@@ -4,22 +4,24 @@
 // Drains are driven from here, by an unref'd timer with at most one drain in
 // flight, and early when the ring passes its high-water mark. piscina runs the
 // pool's tasks one at a time on the one thread, so a snapshot never races a
-// drain over the histograms.
+// drain over the histograms. A tick that finds every ring empty sends
+// nothing: an idle server wakes no thread and allocates nothing for it (the
+// window's slices expire on the next drain or snapshot, whenever it comes).
 //
 // A task that takes too long is given up here, not aborted: piscina
 // terminates the thread of an aborted task, so every slow /stats would kill
 // the worker, and a replacement still starting would be killed in turn. The
-// worker is replaced only when it had answered and then answered nothing for
-// two timeouts. While it cannot answer, /stats and /metrics serve the last
-// answer they had, marked stale with its age.
+// worker is replaced only when it had answered and then, with tasks to do,
+// answered nothing for two timeouts. While it cannot answer, /stats and
+// /metrics serve the last answer they had, marked stale with its age.
 
 import { Piscina } from 'piscina'
 import { ApiError } from '../shared/errors.js'
-import type { Views } from '../shared/layout.js'
+import { RING_READ, RING_WRITE, type Views } from '../shared/layout.js'
 import type { Buckets, FaultMode, HistogramExport, Range, Snapshot, Task, TaskResult, WorkerData } from '../shared/protocol.js'
 
 const WORKER = new URL('../worker/drain.js', import.meta.url)
-/** A worker is stuck when it has completed no task for two STATS_TIMEOUT_MS, and at least this long. */
+/** A worker is stuck when it has had tasks and completed none for two STATS_TIMEOUT_MS, and at least this long. */
 const STUCK_MIN_MS = 1000
 /** Tasks that may wait behind the running one; beyond that a task fails at once. */
 export const MAX_QUEUE = 64
@@ -30,8 +32,13 @@ export class HistogramPool {
   readonly #timeoutMs: number
   #draining = false
   #closed = false
-  /** performance.now() when a task last completed: a worker that completes none for two timeouts is stuck. */
+  /** performance.now() when a task last completed. */
   #lastDone = performance.now()
+  /** Tasks sent and not yet settled, and when the worker last went from none to some. */
+  #inFlight = 0
+  #busySince = performance.now()
+  /** A `throw` or `exit` fault is armed: the next tick drains, ring empty or not, so the death comes as soon as before. */
+  #deathArmed = false
   /** Set once the worker has answered a first task. */
   ready = false
   /** Whether the current thread has answered since it started: one that has not is starting, never stuck. */
@@ -48,6 +55,9 @@ export class HistogramPool {
       minThreads: 1,
       maxThreads: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // Nothing reads piscina's run and wait time histograms (pool.runTime,
+      // pool.utilization): without them no task is timed.
+      recordTiming: false,
       // Snapshots wait behind at most a few tasks; beyond that /stats answers 503.
       maxQueue: MAX_QUEUE,
       workerData
@@ -58,9 +68,15 @@ export class HistogramPool {
     this.#pool.on('workerCreate', () => { this.#answered = false })
     this.#timeoutMs = options.statsTimeoutMs
     // Every task drains first, so a tick soon after one (a /stats poll, a
-    // scrape) would only wake the worker again for next to nothing.
+    // scrape) would only wake the worker again for next to nothing; a tick
+    // with every ring empty has nothing to drain at all.
     const interval = options.drainIntervalMs
-    this.#timer = setInterval(() => { if (performance.now() - this.#lastDone >= interval / 2) this.drainSoon() }, interval)
+    const buffers = baseline === null ? [views] : [views, baseline]
+    this.#timer = setInterval(() => {
+      if (performance.now() - this.#lastDone < interval / 2) return
+      if (!this.#deathArmed && !buffers.some(published)) return
+      this.drainSoon()
+    }, interval)
     this.#timer.unref()
   }
 
@@ -68,7 +84,8 @@ export class HistogramPool {
   drainSoon (): void {
     if (this.#draining || this.#closed) return
     this.#draining = true
-    this.#pool.run({ op: 'drain', second: nowSecond() }).then(
+    this.#deathArmed = false
+    this.#send({ op: 'drain', second: nowSecond() }).then(
       (r) => { this.#draining = false; if (r.ok) this.#done() },
       () => { this.#draining = false }
     )
@@ -125,8 +142,9 @@ export class HistogramPool {
   async fault (mode: FaultMode, ms: number): Promise<void> {
     if (this.#closed) throw new ApiError('SHUTTING_DOWN')
     // No timeout: a stall must run its course (or be ended as stuck), not be cut as a slow snapshot.
-    const r = await this.#pool.run({ op: 'fault', second: nowSecond(), mode, ms })
+    const r = await this.#send({ op: 'fault', second: nowSecond(), mode, ms })
     if (!r.ok) throw new ApiError('STATS_UNAVAILABLE', r.message)
+    if (mode !== 'stall') this.#deathArmed = true
   }
 
   /**
@@ -135,8 +153,18 @@ export class HistogramPool {
    * on it, listening does not. Rejects only if the worker cannot start.
    */
   async start (): Promise<void> {
-    await this.#pool.run({ op: 'drain', second: nowSecond() })
+    await this.#send({ op: 'drain', second: nowSecond() })
     this.#done()
+  }
+
+  /** Every task goes through here: how many are in flight, and since when the worker has had any, tell a stuck worker from an idle one. */
+  async #send (task: Task): Promise<TaskResult> {
+    if (this.#inFlight++ === 0) this.#busySince = performance.now()
+    try {
+      return await this.#pool.run(task)
+    } finally {
+      this.#inFlight--
+    }
   }
 
   #done (): void {
@@ -158,7 +186,7 @@ export class HistogramPool {
     for (let attempt = 1; ; attempt++) {
       if (this.#closed) throw new ApiError('SHUTTING_DOWN')
       try {
-        const result = await this.#within(this.#pool.run(task), deadline)
+        const result = await this.#within(this.#send(task), deadline)
         if (!result.ok) throw new ApiError('STATS_UNAVAILABLE', result.message)
         return result
       } catch (err) {
@@ -192,10 +220,14 @@ export class HistogramPool {
     }
   }
 
-  /** Terminates a worker that answered before and has completed no task for two timeouts; piscina replaces it. */
+  /**
+   * Terminates a worker that answered before and has completed no task for
+   * two timeouts while it had tasks (an idle spell before does not count);
+   * piscina replaces it.
+   */
   #replaceIfStuck (): boolean {
     if (!this.#answered) return false
-    if (performance.now() - this.#lastDone < Math.max(2 * this.#timeoutMs, STUCK_MIN_MS)) return false
+    if (performance.now() - Math.max(this.#lastDone, this.#busySince) < Math.max(2 * this.#timeoutMs, STUCK_MIN_MS)) return false
     const worker = this.#pool.threads[0]
     if (worker === undefined) return false
     this.#answered = false
@@ -213,6 +245,11 @@ export class HistogramPool {
     clearInterval(this.#timer)
     await this.#pool.destroy()
   }
+}
+
+/** Whether any shard's ring of a buffer holds a sample the worker has not drained. */
+function published (v: Views): boolean {
+  return v.shards.some((s) => Atomics.load(s.ringIndex, RING_WRITE) !== Atomics.load(s.ringIndex, RING_READ))
 }
 
 /** An answer served from the last good one: how old it is, in ms. */

@@ -5,8 +5,12 @@
 // With piscina's default `atomics: 'sync'` an idle worker is parked in
 // Atomics.wait, so nothing here may rely on timers: the main thread drives
 // every drain.
+//
+// workerData comes from node:worker_threads, where piscina puts it: importing
+// it from 'piscina' would load the whole pool (its queues, its histograms,
+// node:assert) into this thread only to read one property.
 
-import { workerData } from 'piscina'
+import { workerData } from 'node:worker_threads'
 import { attach, C, inc, readCounter, shard, zero, type LayoutConfig, type Views } from '../shared/layout.js'
 import { RingConsumer } from '../shared/ring.js'
 import { cumulativeAt, distribution, encode, hgrm } from '../shared/hdr.js'
