@@ -55,7 +55,13 @@ export async function serveCommand (argv: string[]): Promise<number | null> {
   })
   // Only now: whoever waits for this line may signal at once, and a signal
   // before the handlers are in would kill the process outright.
-  process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s)\n`)
+  process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s, ${httpThreadsText(running.httpThreads)})\n`)
   if (running.baseline !== null) process.stdout.write(`podmeter baseline listener on ${running.baseline.url} (its own counters: /stats "baseline")\n`)
   return null
+}
+
+/** `1 HTTP thread` or `2 HTTP threads`, with what `auto` found. */
+function httpThreadsText ({ threads, reason }: { threads: number, reason: string }): string {
+  const n = `${threads} HTTP thread${threads === 1 ? '' : 's'}`
+  return reason === 'HTTP_THREADS' ? n : `${n} (${reason})`
 }

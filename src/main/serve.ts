@@ -6,13 +6,14 @@ import type { Server } from 'node:http'
 import type { AddressInfo, Server as NetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ServerConfig } from '../shared/config.js'
+import { reusePortWorks, type ServerConfig } from '../shared/config.js'
 import { C, create, readCounter, type LayoutConfig } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
 import { AdminGate } from './admin.js'
 import { MeshDetector } from './mesh-detect.js'
 import { HistogramPool } from './pool.js'
 import { containerMemory } from './container-memory.js'
+import { autoThreads } from './cpu-quota.js'
 import { cachedFor, RuntimeMonitor } from './runtime.js'
 import { listenForRelay } from './relay.js'
 import { createMeterServer, type Meter, type MeterServer } from './server.js'
@@ -37,6 +38,8 @@ export interface Running {
    * rejects if it cannot start at all. The server listens before that.
    */
   ready: Promise<void>
+  /** The HTTP threads running, and why that many (HTTP_THREADS, or what `auto` found). */
+  httpThreads: { threads: number, reason: string }
 }
 
 function meter (layout: LayoutConfig): Meter {
@@ -73,7 +76,10 @@ export async function serve (config: ServerConfig): Promise<Running> {
     digits: config.digits,
     windowSeconds: config.windowSeconds
   }
-  const threads = config.httpThreads
+  const httpThreads = config.httpThreads === 'auto'
+    ? autoThreads({ cgroupRoot: config.cgroupRoot, procSelf: config.procSelf }, reusePortWorks())
+    : { threads: config.httpThreads, reason: 'HTTP_THREADS' }
+  const threads = httpThreads.threads
   const main = meter({ ...layout, shards: threads })
   const base = config.baselinePort === null ? null : meter(layout)
   const listeners = base === null ? [main] : [main, base]
@@ -188,5 +194,5 @@ export async function serve (config: ServerConfig): Promise<Running> {
     })()
     return closing
   }
-  return { ...bound, baseline, shutdown, ready }
+  return { ...bound, baseline, shutdown, ready, httpThreads }
 }

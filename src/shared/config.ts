@@ -121,9 +121,9 @@ export interface ServerConfig {
    * HTTP_THREADS: threads accepting HTTP on PORT, each with its own counters
    * and ring (the main thread is the first; the others relay every path but
    * `/` to it). More than 1 needs listen({ reusePort }): Node 22.12 or later.
-   * Default 1.
+   * Default `auto`: the container's CPU quota, else 1 (src/main/cpu-quota.ts).
    */
-  httpThreads: number
+  httpThreads: number | 'auto'
   /**
    * BASELINE_PORT: a second listener with its own counters and histograms, for
    * unmeshed traffic beside the meshed (a pod excludes it from its sidecar).
@@ -236,7 +236,7 @@ export const SETTINGS: Setting[] = [
   { env: 'METRICS_BUCKETS', flag: 'metrics-buckets', key: 'metricsBucketsUs', parse: buckets, accepts: `a list of at most ${MAX_BUCKETS} ascending durations of at least 1us, like 100us,1ms,10ms,0.1 (a bare number is seconds)` },
   { env: 'METRICS_NATIVE_SCHEMA', flag: 'metrics-native-schema', key: 'metricsNativeSchema', parse: integer(0, 8), accepts: 'a whole number from 0 to 8 (2^schema native buckets per power of two)' },
   { env: 'METRICS_PROTOBUF', flag: 'metrics-protobuf', key: 'metricsProtobuf', parse: onOff, accepts: 'on or off' },
-  { env: 'HTTP_THREADS', flag: 'http-threads', key: 'httpThreads', parse: integer(1, 64), accepts: 'a whole number of threads from 1 to 64' },
+  { env: 'HTTP_THREADS', flag: 'http-threads', key: 'httpThreads', parse: (t) => (t === 'auto' ? 'auto' : integer(1, 64)(t)), accepts: 'auto or a whole number of threads from 1 to 64' },
   { env: 'BASELINE_PORT', flag: 'baseline-port', key: 'baselinePort', parse: (t) => (t === 'off' ? null : integer(0, 65535)(t)), accepts: 'a port number from 0 to 65535, or off' }
 ]
 
@@ -271,7 +271,7 @@ export const DEFAULTS: ServerConfig = {
   metricsBucketsUs: [...DEFAULT_BUCKETS_US],
   metricsNativeSchema: 8,
   metricsProtobuf: true,
-  httpThreads: 1,
+  httpThreads: 'auto',
   baselinePort: null
 }
 
@@ -302,7 +302,7 @@ export function resolveConfig (flags: ReadonlyMap<string, string>, env: NodeJS.P
   if (outside !== undefined) {
     throw new ConfigError('METRICS_BUCKETS', `${formatDuration(outside)} is outside the histogram range (HISTOGRAM_MIN_US ${config.lowestUs} to HISTOGRAM_MAX_US ${config.highestUs})`)
   }
-  if (config.httpThreads > 1 && !reusePortWorks()) {
+  if (config.httpThreads !== 'auto' && config.httpThreads > 1 && !reusePortWorks()) {
     throw new ConfigError('HTTP_THREADS', `${config.httpThreads} threads share one port through listen({ reusePort }), which needs Node 22.12 or later; this is Node ${process.versions.node}: use 1`)
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {

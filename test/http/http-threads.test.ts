@@ -4,6 +4,9 @@
 // the setting at start-up, which is tested instead.
 
 import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { reusePortWorks } from '../../src/shared/config.js'
 import type { Running } from '../../src/main/serve.js'
@@ -82,4 +85,36 @@ test('HTTP_THREADS=2 from the CLI: SIGTERM stops every thread, exit 0', { skip: 
   assert.equal((await getJson(`${pm.url}/stats`)).requests, 500)
   pm.child.kill('SIGTERM')
   assert.equal(await pm.exit, 0, pm.output())
+})
+
+/** A cgroup v2 namespace whose cpu.max is `cpuMax`: CGROUP_ROOT and PROC_SELF for the CLI. */
+function quotaTree (cpuMax: string): { env: Record<string, string>, dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'podmeter-quota-'))
+  mkdirSync(join(dir, 'sys'))
+  mkdirSync(join(dir, 'proc-self'))
+  writeFileSync(join(dir, 'sys', 'cpu.max'), `${cpuMax}\n`)
+  writeFileSync(join(dir, 'proc-self', 'cgroup'), '0::/\n')
+  return { dir, env: { CGROUP_ROOT: join(dir, 'sys'), PROC_SELF: join(dir, 'proc-self') } }
+}
+
+test('HTTP_THREADS unset (auto): as many threads as the CPU quota gives, one without a quota; the start-up line says why', async () => {
+  // 2 CPUs of quota: 2 threads where reusePort works and 2 CPUs are there, else 1.
+  const expected = supported ? Math.min(2, availableParallelism()) : 1
+  for (const [cpuMax, threads, why] of [['200000 100000', expected, supported ? /a CPU quota of 2 in / : /has no listen/], ['max 100000', 1, supported ? /no cgroup CPU quota is set/ : /has no listen/]] as const) {
+    const fixture = quotaTree(cpuMax)
+    const pm = await startCli(['serve', '--delay-ms', '0'], fixture.env)
+    try {
+      assert.match(pm.output(), new RegExp(`${threads} HTTP threads? \\(auto: `), pm.output())
+      assert.match(pm.output(), why)
+      const served = await load(`${pm.url}/`, 400, 20, { headers: { connection: 'close' } })
+      assert.deepEqual([...served], [[200, 400]])
+      const s = await getJson(`${pm.url}/stats`)
+      assert.equal(s.requests, 400)
+      assert.equal(s.requests_by_http_thread.length, threads, `cpu.max ${cpuMax}`)
+    } finally {
+      pm.child.kill('SIGTERM')
+      await pm.exit
+      rmSync(fixture.dir, { recursive: true, force: true })
+    }
+  }
 })

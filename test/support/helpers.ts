@@ -31,10 +31,13 @@ export function tempFiles (name: string): (file: string) => string {
 /**
  * A PodMeter in this process on 127.0.0.1 and a free port. Call shutdown() when done.
  * Mesh detection sees the fixture pod `none` and probes no Envoy admin unless
- * told otherwise, so that the machine running the tests does not leak in.
+ * told otherwise, so that the machine running the tests does not leak in;
+ * for the same reason one HTTP thread unless a test asks for more (the
+ * default, auto, follows the machine's CPU quota: http-threads.test.ts tests
+ * it on cgroup trees of its own).
  */
 export async function startServer (overrides: Partial<ServerConfig> = {}): Promise<Running> {
-  const running = await serve({ ...DEFAULTS, host: '127.0.0.1', port: 0, ...fixturePod('none'), envoyAdmin: 'off', ...overrides })
+  const running = await serve({ ...DEFAULTS, host: '127.0.0.1', port: 0, ...fixturePod('none'), envoyAdmin: 'off', httpThreads: 1, ...overrides })
   await running.ready
   return running
 }
