@@ -12,7 +12,7 @@ import { add, C, inc, STATUS_MIN, zeroShardCounters, type Views } from '../share
 import type { RingProducer } from '../shared/ring.js'
 import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
 import { ConnectionGuard } from './connection-guard.js'
-import { onDelivery } from './delivery.js'
+import { Deliveries } from './delivery.js'
 import { GracefulClose } from './graceful-close.js'
 import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { edgeError } from './request-edge.js'
@@ -201,8 +201,9 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
   function respondLater (res: ServerResponse, status: number, us: number, scan: number): void {
     if (!res.req.socket.writable) return aborted(scan)
     write(res, status, us)
-    if (scan !== PROBE) onDelivery(res, (delivered) => { if (delivered) record(status, us, scan); else aborted(scan) })
+    if (scan !== PROBE) queued.add(res, { status, us, scan })
   }
+  const queued = new Deliveries<{ status: number, us: number, scan: number }>((q) => record(q.status, q.us, q.scan), (q) => aborted(q.scan))
 
   function aborted (scan: number): void {
     if (scan === PROBE) return

@@ -24,12 +24,11 @@ async function figures (pm: Running): Promise<Figures> {
  * ones are all in the server's hands, unanswered. Then `leave` ends the
  * connection; resolves with what the client received after /livez.
  */
-async function leaveInsidePipeline (port: number, leave: (socket: net.Socket) => void): Promise<string> {
+async function leaveInsidePipeline (port: number, leave: (socket: net.Socket) => void, delayed = 'GET /?delay=5s HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(PIPELINED)): Promise<string> {
   const socket = net.connect(port, '127.0.0.1')
   await once(socket, 'connect')
   let received = ''
   socket.on('error', () => {})
-  const delayed = 'GET /?delay=5s HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(PIPELINED)
   socket.write(`GET /livez HTTP/1.1\r\nHost: x\r\n\r\n${delayed}`)
   await new Promise<void>((resolve) => {
     socket.on('data', (chunk: Buffer) => {
@@ -69,6 +68,21 @@ describe('a client leaving inside a pipeline', () => {
       assert.equal(s.samples + s.samples_dropped, before.samples + before.samples_dropped, 'no latency sample for an aborted request')
     })
   }
+
+  test('responses already made but queued behind a delayed one: aborted with it when the client leaves', async () => {
+    await request(`${pm.url}/stats/reset`, { method: 'POST' })
+    const before = await figures(pm)
+    // The 0 ms answers are ended at once and wait in node's queue behind the 5 s one.
+    const pipeline = 'GET /?delay=5s HTTP/1.1\r\nHost: x\r\n\r\n' + 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(PIPELINED)
+    const got = await leaveInsidePipeline(pm.port, (s) => s.destroy(), pipeline)
+    assert.equal(got, '')
+    await waitFor(`${PIPELINED + 1} aborted`, async () => ((await figures(pm)).status_codes.aborted ?? 0) >= PIPELINED + 1)
+    const s = await figures(pm)
+    assert.equal(s.status_codes.aborted, PIPELINED + 1)
+    assert.equal(s.status_codes['2xx'], 0)
+    assert.equal(s.requests, PIPELINED + 1)
+    assert.equal(s.samples + s.samples_dropped, before.samples + before.samples_dropped, 'no latency sample for a response never written')
+  })
 
   test('an answered pipeline counts each response once, with its sample', async () => {
     await request(`${pm.url}/stats/reset`, { method: 'POST' })
