@@ -23,9 +23,19 @@ import { ApiError } from '../shared/errors.js'
 // optional port; no alternative overlaps another, so the match is linear.
 const HOST = /^(?:\[[\w:.%~!$&'()*+,;=-]+\]|(?:[\w.~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::\d*)?$/
 
+/**
+ * The last Host value found valid: a load sends one Host over and over, and
+ * comparing 20 characters is cheaper than the match (the regex was about
+ * 0.15 µs of a pipelined request's CPU, bench/results/cpu.md).
+ */
+let lastValidHost = ''
+
 /** A Host value RFC 9112 3.2 accepts (about 30 ns for a usual one, on the hot path). */
 export function validHost (value: string): boolean {
-  return HOST.test(value)
+  if (value === lastValidHost) return true
+  if (!HOST.test(value)) return false
+  lastValidHost = value
+  return true
 }
 
 /** The one Transfer-Encoding served: a single `chunked` (any case). */
