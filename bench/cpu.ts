@@ -70,7 +70,8 @@ export async function cpu (): Promise<void> {
           if (p === pm) a.counted.push(Number((await getJson(`http://127.0.0.1:${pm.port}/stats`)).requests) - before - 1)
         }
         const [pmUs, bareUs] = await sideBySide(pm, bare, SECONDS, pipeline)
-        paired.set(name, [...(paired.get(name) ?? []), bareUs / pmUs])
+        // A wrk that could not run (its count unread) leaves this round out.
+        if (Number.isFinite(bareUs / pmUs)) paired.set(name, [...(paired.get(name) ?? []), bareUs / pmUs])
       }
     }
     const s = await getJson(`http://127.0.0.1:${pm.port}/stats`)
