@@ -35,7 +35,7 @@
 import { countsArrayLength } from './counts-length.js'
 
 export const MAGIC = 0x504d5452 // 'PMTR'
-export const LAYOUT_VERSION = 6
+export const LAYOUT_VERSION = 7
 
 /** Counter numbers (see inc/add/read). Counters are 64-bit: a busy pod passes 2^32 in a day. */
 export const C = {
@@ -60,13 +60,17 @@ export const C = {
   CONNECTIONS_OPENED: 424, // accepted and let in; open now = opened − closed, summed over the shards
   CONNECTIONS_CLOSED: 425, // of those, closed since
   CONNECTIONS_REJECTED: 426, // closed at once: MAX_CONNECTIONS were open
-  REFUSED: 427 // 427..431: requests refused before a handler saw them, by REFUSED_STATUS
+  REFUSED: 427, // 427..431: requests refused before a handler saw them, by REFUSED_STATUS
+  // Bytes of measured requests, by the shard's thread: the body as read and
+  // as answered (HTTP), or every byte echoed (the TCP echo's own buffer)
+  BYTES_IN: 432,
+  BYTES_OUT: 433
 } as const
 export const STATUS_MIN = 200
 export const STATUS_MAX = 599
 /** The statuses of C.REFUSED's counters, in order. */
 export const REFUSED_STATUS = [400, 405, 408, 417, 431] as const
-export const COUNTER_COUNT = C.REFUSED + REFUSED_STATUS.length
+export const COUNTER_COUNT = C.BYTES_OUT + 1
 export const HOP_BUCKETS = 5
 
 /** Indexes into `histMeta` (Float64), written by the worker only. */
