@@ -17,7 +17,7 @@ export interface TargetStats {
   container_memory_working_set_mb?: number | null
   sidecar_memory_mb?: number | null
   service_mesh_mode?: string | null
-  /** The target process: `<hostname>@<start time, ISO seconds>`, from /stats' hostname and uptime_seconds. */
+  /** The target process: `<hostname>@<start time, ISO seconds>`, from /stats' hostname and uptime_ms (uptime_seconds before it). */
   process_id?: string | null
 }
 export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode'] as const
@@ -196,9 +196,13 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
     // a comparison shows heap_size, what Envoy holds from the OS (as /metrics does).
     const sidecar = doc.sidecar_memory_mb as { heap_size?: unknown } | null | undefined
     if (sidecar !== null && typeof sidecar === 'object') out.sidecar_memory_mb = typeof sidecar.heap_size === 'number' ? sidecar.heap_size : null
-    const { hostname, uptime_seconds: uptime } = doc
-    out.process_id = typeof hostname === 'string' && typeof uptime === 'number'
-      ? `${hostname}@${new Date(Math.round((Date.now() - uptime * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z')}`
+    // uptime_ms where the server has it: uptime_seconds is whole seconds
+    // (as the original's int64), which would move the start time by up to a
+    // second between two reads of one process.
+    const { hostname, uptime_ms: uptimeMs, uptime_seconds: uptimeSeconds } = doc
+    const uptime = typeof uptimeMs === 'number' ? uptimeMs : typeof uptimeSeconds === 'number' ? uptimeSeconds * 1000 : undefined
+    out.process_id = typeof hostname === 'string' && uptime !== undefined
+      ? `${hostname}@${new Date(Math.round((Date.now() - uptime) / 1000) * 1000).toISOString().replace('.000Z', 'Z')}`
       : null
     return out as TargetStats
   } catch {
