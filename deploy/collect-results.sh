@@ -3,7 +3,9 @@
 #   deploy/collect-results.sh NAMESPACE [JOB] [DIR]
 # For each succeeded pod of JOB (default podmeter-load) it writes DIR/<pod>.json
 # (DIR defaults to results/NAMESPACE/JOB): the JSON that run-client.sh printed
-# between its marker lines. Then merge them exactly:
+# between its marker lines, byte for byte: each load result keeps its
+# placement (same-node, cross-node or unknown), which the last line sums up.
+# Then merge them exactly:
 #   podmeter merge DIR/*.json
 set -eu
 ns=${1:?usage: deploy/collect-results.sh NAMESPACE [JOB] [DIR]}
@@ -18,6 +20,7 @@ if [ -z "$pods" ]; then
 fi
 mkdir -p "$dir"
 n=0
+placements=
 for pod in $pods; do
   kubectl -n "$ns" logs "$pod" -c load | awk '
     $0 == "--- podmeter result end ---" { inside = 0 }
@@ -30,5 +33,10 @@ for pod in $pods; do
     exit 1
   fi
   n=$((n + 1))
+  # The placements the result records (a compare result holds one per round).
+  placements="$placements$(grep -o '"placement": *"[a-z-]*"' "$dir/$pod.json" | sed 's/.*"\([a-z-]*\)"$/\1/')
+"
 done
-echo "$n result file(s) in $dir" >&2
+# Each placement with its count: "same-node × 3".
+summary=$(printf '%s' "$placements" | grep . | sort | uniq -c | awk '{ printf "%s%s × %s", sep, $2, $1; sep = ", " }')
+echo "$n result file(s) in $dir${summary:+ (placement: $summary)}" >&2

@@ -15,6 +15,7 @@ import { LOAD_OPTIONS, parseUrl, readLoadOptions, DEFAULT_PERCENTILES } from './
 import { loadOnce } from './load.js'
 import { htmlReport } from './report-html.js'
 import { DEFAULT_ALPHA, minRounds } from './verdict.js'
+import { allowedFields, checkFingerprints, FIELDS } from './fingerprint.js'
 
 const OWN_OPTIONS = new Set(['label', 'stats-url'])
 
@@ -31,12 +32,14 @@ export const COMPARE_SPEC: CommandSpec = {
     { name: 'output', short: 'o', value: 'FILE', help: 'write every round\'s result as JSON (compare can read it back)' },
     { name: 'quiet', short: 'q', help: 'no progress on stderr' },
     { name: 'allow-mixed', help: 'compare results of different kinds of load (closed and open loop)' },
+    { name: 'allow-different', value: 'FIELD', repeat: true, help: `compare results that differ in FIELD anyway: ${FIELDS.map((f) => f.name).join(', ')} (repeatable, or comma-separated)` },
     ...LOAD_OPTIONS.filter((o) => !OWN_OPTIONS.has(o.name)).map((o) =>
       o.name === 'duration'
         ? { ...o, help: 'each round sends measured requests for TIME (default 5s)' }
         : o.name === 'warmup' ? { ...o, help: 'each round starts with unmeasured load for TIME (default 1s)' } : o)
   ],
   notes: [
+    `Results that differ in a field that changes the answer are refused (exit 2) unless the difference is declared with --allow-different: ${FIELDS.map((f) => f.title).join('; ')}. A result without the field (an older podmeter's) is taken as the field's default, with a note on stderr.`,
     'Each round of a live comparison is one load run (default -d 5s after --warmup 1s) with the load options given. After each run the target\'s /stats is read for its memory and mesh mode.',
     `Verdict: Mann–Whitney's rank-sum test on the per-round figures (exact up to 100 rounds in all), significant when p ≤ --alpha, with the Hodges–Lehmann interval of the difference; identical targets are called different in at most alpha of comparisons. At the 5 % level a verdict needs ${minRounds(DEFAULT_ALPHA)} rounds a side. Memory measured from one process a side is a per-process difference, not a difference between modes.`
   ]
@@ -46,6 +49,8 @@ export async function compareCommand (argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, COMPARE_SPEC)
   const r = new Reader(parsed, COMPARE_SPEC)
   const live = r.has('target')
+  const { allowed, unknown } = allowedFields(r.all('allow-different'))
+  if (unknown.length > 0) throw new UsageError(`--allow-different: ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not a field a comparison holds equal; the fields: ${FIELDS.map((f) => f.name).join(', ')}`)
   if (live && parsed.positionals.length > 0) throw new UsageError(`either --target (live) or result files, not both (got ${parsed.positionals.join(' ')})`)
   const percentiles = r.has('percentiles') ? parsePercentiles(r.string('percentiles') as string) : DEFAULT_PERCENTILES
   let comparison: Comparison
@@ -66,6 +71,9 @@ export async function compareCommand (argv: string[]): Promise<number> {
     throw new UsageError(`needs two targets or more, got ${comparison.targets.map((t) => t.name).join(', ') || 'none'} (name files NAME=FILE, or give each run a --label)`)
   }
   if (!r.flag('allow-mixed')) refuseMixed(comparison)
+  const fingerprints = checkFingerprints(comparison, allowed)
+  for (const line of fingerprints.notes) process.stderr.write(`podmeter compare: ${line}\n`)
+  if (fingerprints.refusals.length > 0) throw new UsageError(fingerprints.refusals.join('\n'))
   const alpha = r.number('alpha', 0.0001, 0.5) ?? DEFAULT_ALPHA
   const rows = buildRows(comparison, percentiles, alpha)
   process.stdout.write((r.flag('markdown') ? renderMarkdown(comparison, rows) : renderText(comparison, rows)) + '\n')

@@ -49,6 +49,8 @@ class Slot implements EngineHandler {
   status = 0
   serverUs = -1
   measured = false
+  /** Body bytes of the response so far. */
+  received = 0
 
   constructor (run: LoadRun, connection: TransportConnection<EngineHandler>) {
     this.run = run
@@ -58,6 +60,7 @@ class Slot implements EngineHandler {
   // The lean connection's interface (open loop).
   onWritten (): void {
     this.sent = performance.now()
+    if (this.measured) this.run.rec.bytesSent += this.run.bodyBytes
   }
 
   onHead (status: number, serverTiming: string | undefined): void {
@@ -66,6 +69,7 @@ class Slot implements EngineHandler {
   }
 
   onBody (bytes: number): void {
+    this.received += bytes
     if (this.measured) this.run.rec.bytes += bytes
   }
 
@@ -80,6 +84,7 @@ class Slot implements EngineHandler {
   // undici's (closed loop).
   onRequestStart (): void {
     this.sent = performance.now()
+    if (this.measured) this.run.rec.bytesSent += this.run.bodyBytes
   }
 
   onResponseStart (_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
@@ -88,6 +93,7 @@ class Slot implements EngineHandler {
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.received += chunk.length
     if (this.measured) this.run.rec.bytes += chunk.length
   }
 
@@ -113,6 +119,8 @@ export interface ScheduleFigures {
 export class LoadRun {
   readonly rec: Recorder
   readonly options: LoadOptions
+  /** The request body's length, bytes: what each written request adds to bytes sent. */
+  readonly bodyBytes: number
   readonly open: boolean
   readonly startAt: number
   /** performance.now() of the start of the measured part; in open loop set when it begins. */
@@ -154,6 +162,7 @@ export class LoadRun {
 
   constructor (options: LoadOptions, transport: Transport<EngineHandler>) {
     this.options = options
+    this.bodyBytes = options.body?.length ?? 0
     this.open = options.qps !== undefined
     this.rec = new Recorder(this.open)
     this.done = new Promise((resolve) => { this.#resolve = resolve })
@@ -228,6 +237,7 @@ export class LoadRun {
   #dispatchOn (slot: Slot, measured: boolean): void {
     slot.measured = measured
     slot.sent = 0
+    slot.received = 0
     if (measured) { this.rec.sent++; this.#measuredInFlight++ } else this.warmupSent++
     this.#inFlight++
     slot.connection.send(slot)
@@ -304,6 +314,7 @@ export class LoadRun {
       this.#measuredInFlight--
       const sentUs = Math.round((end - slot.sent) * 1000)
       this.rec.record(slot.status, this.open ? Math.round((end - slot.due) * 1000) : sentUs, sentUs, slot.serverUs)
+      this.rec.responseBody(slot.received)
       if (this.open) {
         this.rec.lag.record(Math.max(0, Math.round((slot.sent - slot.due) * 1000)))
         this.rec.ownLag.record(Math.max(0, Math.round((slot.sent - slot.ready) * 1000)))

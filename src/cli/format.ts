@@ -18,6 +18,20 @@ export function fmtNum (n: number | null | undefined, digits = 1): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
 
+/** A rate of bytes in SI units: `812 B/s`, `204.8 kB/s`, `1.25 MB/s`, `3.40 GB/s`. */
+export function fmtByteRate (perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return '–'
+  if (perSecond < 1e3) return `${fmtNum(perSecond, 0)} B/s`
+  if (perSecond < 1e6) return `${fmtNum(perSecond / 1e3, 1)} kB/s`
+  if (perSecond < 1e9) return `${fmtNum(perSecond / 1e6, 2)} MB/s`
+  return `${fmtNum(perSecond / 1e9, 2)} GB/s`
+}
+
+/** A payload in words: `GET, no request body`, `POST, 1,024-byte request bodies`. */
+export function fmtPayload (method: string, bodyBytes: number): string {
+  return `${method}, ${bodyBytes === 0 ? 'no request body' : `${fmtInt(bodyBytes)}-byte request bod${bodyBytes === 1 ? 'y' : 'ies'}`}`
+}
+
 /** `p99.9` for 99.9. */
 export const pName = (p: number): string => `p${String(p)}`
 

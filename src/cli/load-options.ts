@@ -3,6 +3,8 @@
 // and unit where it is defined.
 
 import { type OptionSpec, parsePercentiles, type Reader, UsageError } from './args.js'
+import { isNodeName } from '../shared/node-name.js'
+import { requestBody } from './request-body.js'
 
 export interface LoadOptions {
   /** The target; http: or https:. */
@@ -25,7 +27,7 @@ export interface LoadOptions {
   method: string
   /** -H: extra request headers, as name, value pairs. */
   headers: string[]
-  /** -b: request body. */
+  /** -b, --body-file or --body-size: the request body, sent whole with its Content-Length; an empty one for POST, PUT and PATCH without them; none otherwise. */
   body: Buffer | undefined
   /** -p: percentiles to report. Default 50,90,99,99.9. */
   percentiles: number[]
@@ -33,6 +35,8 @@ export interface LoadOptions {
   label: string | undefined
   /** --stats-url: the target's /stats, read after the run for its memory figures; null with --no-stats. Default <origin>/stats. */
   statsUrl: string | null
+  /** --client-node: the Kubernetes node this client runs on (default $NODE_NAME), for the result's placement; null when unknown. */
+  clientNode: string | null
 }
 
 export const DEFAULT_PERCENTILES = [50, 90, 99, 99.9]
@@ -48,13 +52,16 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: 'duration', short: 'd', value: 'TIME', help: 'send measured requests for TIME (default 10s; a bare number is seconds)' },
   { name: 'warmup', value: 'TIME', help: 'unmeasured load first, for TIME (default 1s; 0 runs cold)' },
   { name: 'timeout', value: 'TIME', help: 'per request: connect, headers and body each (default 10s)' },
-  { name: 'method', short: 'm', value: 'METHOD', help: 'HTTP method (default GET)' },
+  { name: 'method', short: 'm', value: 'METHOD', help: 'HTTP method: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS… (default GET)' },
   { name: 'header', short: 'H', value: "'NAME: VALUE'", repeat: true, help: 'request header (repeatable)' },
-  { name: 'body', short: 'b', value: 'TEXT', help: 'request body' },
+  { name: 'body', short: 'b', value: 'TEXT', help: 'request body, as UTF-8 (with -m POST, PUT…)' },
+  { name: 'body-file', value: 'PATH', help: 'request body: the bytes of a file, read once (at most 64 MiB)' },
+  { name: 'body-size', value: 'SIZE', help: 'request body: SIZE bytes, the same on every run (1024, 1k = 1000, 1KiB = 1024, 64KiB; at most 64MiB)' },
   { name: 'percentiles', short: 'p', value: 'LIST', help: 'percentiles to report (default 50,90,99,99.9)' },
   { name: 'label', value: 'NAME', help: 'name of this run in `podmeter compare`' },
   { name: 'stats-url', value: 'URL', help: "the target's /stats, read after the run for its memory (default <origin>/stats)" },
-  { name: 'no-stats', help: "do not read the target's /stats" }
+  { name: 'no-stats', help: "do not read the target's /stats" },
+  { name: 'client-node', value: 'NAME', help: "the Kubernetes node this client runs on, for the result's placement (default $NODE_NAME)" }
 ]
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -73,23 +80,21 @@ export function parseUrl (text: string, what = 'URL'): URL {
 }
 
 /** Reads the load options; `url` comes from the caller (a positional, or compare's --target). */
-export function readLoadOptions (r: Reader, url: URL, defaults: { durationUs?: number, warmupUs?: number } = {}): LoadOptions {
+export function readLoadOptions (r: Reader, url: URL, defaults: { durationUs?: number, warmupUs?: number } = {}, env: NodeJS.ProcessEnv = process.env): LoadOptions {
   const requests = r.int('requests', 1, 1e12)
   let durationUs = r.durationUs('duration', 's', 1000, MAX_US)
   if (requests !== undefined && durationUs !== undefined) throw new UsageError('-n/--requests and -d/--duration exclude each other: give one')
   if (requests === undefined && durationUs === undefined) durationUs = defaults.durationUs ?? DEFAULT_DURATION_US
-  const method = (r.string('method') ?? 'GET').toUpperCase()
-  if (!TOKEN.test(method)) throw new UsageError(`-m/--method: ${JSON.stringify(method)} is not an HTTP method`)
+  const { method, body } = requestBody({ method: r.string('method'), text: r.string('body'), file: r.string('body-file'), size: r.string('body-size') })
   const headers: string[] = []
   for (const h of r.all('header')) {
     const colon = h.indexOf(':')
     const name = colon < 0 ? '' : h.slice(0, colon).trim()
     const value = colon < 0 ? '' : h.slice(colon + 1).trim()
     if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new UsageError(`-H/--header: ${JSON.stringify(h)} is not 'Name: value'`)
-    if (FRAMING.has(name.toLowerCase())) throw new UsageError(`-H/--header: ${name} is the client's to set (connections are kept alive, a -b body gets its Content-Length)`)
+    if (FRAMING.has(name.toLowerCase())) throw new UsageError(`-H/--header: ${name} is the client's to set (connections are kept alive, a body gets its Content-Length)`)
     headers.push(name, value)
   }
-  const body = r.string('body')
   const statsText = r.string('stats-url')
   if (statsText !== undefined && r.flag('no-stats')) throw new UsageError('--stats-url and --no-stats exclude each other')
   const label = r.string('label')
@@ -107,9 +112,22 @@ export function readLoadOptions (r: Reader, url: URL, defaults: { durationUs?: n
     timeoutUs: r.durationUs('timeout', 's', 1000, 3_600_000_000) ?? 10_000_000,
     method,
     headers,
-    body: body === undefined ? undefined : Buffer.from(body),
+    body,
     percentiles: r.has('percentiles') ? parsePercentiles(r.string('percentiles') as string) : DEFAULT_PERCENTILES,
     label,
-    statsUrl: r.flag('no-stats') ? null : statsText !== undefined ? parseUrl(statsText, 'stats URL').href : new URL('/stats', url).href
+    statsUrl: r.flag('no-stats') ? null : statsText !== undefined ? parseUrl(statsText, 'stats URL').href : new URL('/stats', url).href,
+    clientNode: clientNode(r.string('client-node'), env.NODE_NAME)
   }
+}
+
+/** --client-node, else $NODE_NAME (the Downward API's spec.nodeName in the client Job); a bad flag is refused, a bad variable ignored with a note. */
+function clientNode (flag: string | undefined, variable: string | undefined): string | null {
+  if (flag !== undefined) {
+    if (!isNodeName(flag)) throw new UsageError(`--client-node: ${JSON.stringify(flag)} is not a Kubernetes node name (lower-case letters, digits, - and ., at most 253)`)
+    return flag
+  }
+  if (variable === undefined || variable === '') return null
+  if (isNodeName(variable)) return variable
+  process.stderr.write(`podmeter: NODE_NAME ${JSON.stringify(variable.slice(0, 80))} is not a Kubernetes node name: the client's node is unknown (give --client-node)\n`)
+  return null
 }

@@ -10,7 +10,7 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { type CommandSpec, parseArgs, Reader, UsageError } from './args.js'
 import { type EngineHandler, LoadRun } from './engine.js'
-import { fmtInt, fmtMs, fmtNum, pName, textTable } from './format.js'
+import { fmtByteRate, fmtInt, fmtMs, fmtNum, fmtPayload, pName, textTable } from './format.js'
 import { LOAD_OPTIONS, type LoadOptions, parseUrl, readLoadOptions } from './load-options.js'
 import { LeanTransport } from './lean-transport.js'
 import { Progress } from './progress.js'
@@ -135,7 +135,12 @@ export function describe (r: LoadResult): string {
   const e = r.error_kinds
   lines.push(`  errors      timeout ${fmtInt(e.timeout)}, reset ${fmtInt(e.reset)}, refused ${fmtInt(e.refused)}, other ${fmtInt(e.other)}`)
   for (const [kind, message] of Object.entries(r.error_examples)) lines.push(`              first ${kind}: ${message}`)
-  lines.push(`  connections ${fmtInt(r.connections_opened)} opened, ${fmtInt(r.bytes_received)} bytes received`)
+  lines.push(`  connections ${fmtInt(r.connections_opened)} opened`)
+  lines.push(`  bytes       ${fmtInt(r.bytes_sent)} sent (${fmtByteRate(r.bytes_sent_per_second)}), ${fmtInt(r.bytes_received)} received (${fmtByteRate(r.bytes_received_per_second)}); bodies only`)
+  const answers = r.payload.response_body_bytes
+  const answered = answers === null ? 'no answer' : answers.min === answers.max ? `answers of ${fmtInt(answers.min)} bytes` : `answers of ${fmtInt(answers.min)} to ${fmtInt(answers.max)} bytes (mean ${fmtNum(answers.mean, 1)})`
+  lines.push(`  payload     ${fmtPayload(r.payload.method, r.payload.request_body_bytes)}; ${answered}`)
+  if (r.client_node !== null || r.server_node !== null) lines.push(`  placement   ${r.placement} (client on ${r.client_node ?? 'an unknown node'}, server on ${r.server_node ?? 'an unknown node'})`)
   const cpu = r.client_cpu
   lines.push(`  client CPU  ${fmtNum(cpu.user_seconds + cpu.system_seconds, 2)} s (user ${fmtNum(cpu.user_seconds, 2)}, system ${fmtNum(cpu.system_seconds, 2)}), ${fmtNum(cpu.us_per_request, 1)} µs per request`)
   if (r.server_timing.missing > 0) lines.push(`  note        ${fmtInt(r.server_timing.missing)} answers had no Server-Timing app;dur=: no server time or overhead for them`)

@@ -78,7 +78,14 @@ export class Recorder {
   untimed = 0
   /** Responses whose server time exceeded the client's end to end (clock or header trouble); overhead recorded as 0. */
   negative = 0
+  /** Response body bytes of measured requests, answered or not. */
   bytes = 0
+  /** Request body bytes of measured requests written to a connection. */
+  bytesSent = 0
+  /** Body bytes of the answered measured responses: their sum, smallest and largest. */
+  answeredBytes = 0
+  minResponseBytes = Number.POSITIVE_INFINITY
+  maxResponseBytes = 0
 
   constructor (open: boolean) {
     this.open = open
@@ -95,6 +102,13 @@ export class Recorder {
     this.server.record(serverUs)
     const overhead = sentUs - serverUs
     if (overhead < 0) { this.negative++; this.overhead.record(0) } else this.overhead.record(overhead)
+  }
+
+  /** An answered measured response had `bytes` of body. */
+  responseBody (bytes: number): void {
+    this.answeredBytes += bytes
+    if (bytes < this.minResponseBytes) this.minResponseBytes = bytes
+    if (bytes > this.maxResponseBytes) this.maxResponseBytes = bytes
   }
 
   fail (err: Error & { code?: string }): void {

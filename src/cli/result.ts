@@ -7,6 +7,7 @@ import type { LoadRun } from './engine.js'
 import { getText } from './get-text.js'
 import { encode, summarizeMs, type MsSummary } from '../shared/hdr.js'
 import type { Track } from './recorder.js'
+import { isNodeName } from '../shared/node-name.js'
 
 export const RESULT_KIND = 'podmeter-load-result'
 export const RESULT_VERSION = 1
@@ -17,10 +18,29 @@ export interface TargetStats {
   container_memory_working_set_mb?: number | null
   sidecar_memory_mb?: number | null
   service_mesh_mode?: string | null
-  /** The target process: `<hostname>@<start time, ISO seconds>`, from /stats' hostname and uptime_seconds. */
+  /** The target process: `<hostname>@<start time, ISO seconds>`, from /stats' hostname and uptime_ms (uptime_seconds before it). */
   process_id?: string | null
+  /** The Kubernetes node of the replica whose /stats answered (its NODE_NAME). */
+  node_name?: string | null
 }
-export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode'] as const
+export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode', 'node_name'] as const
+
+/** What each request carried and each answer brought back: part of what a comparison must hold equal (fingerprint.ts). */
+export interface Payload {
+  method: string
+  /** The body of every request, bytes; 0 without one. */
+  request_body_bytes: number
+  /** The bodies of the answered measured responses, bytes; null when none was answered. */
+  response_body_bytes: { min: number, max: number, mean: number } | null
+}
+
+/** Where the client ran against the server: on the same Kubernetes node, on another, or not known (either node name missing). */
+export type Placement = 'same-node' | 'cross-node' | 'unknown'
+
+export function placementOf (clientNode: string | null, serverNode: string | null | undefined): Placement {
+  if (clientNode === null || serverNode === null || serverNode === undefined) return 'unknown'
+  return clientNode === serverNode ? 'same-node' : 'cross-node'
+}
 
 export type LatencyName = 'e2e' | 'e2e_uncorrected' | 'server' | 'overhead' | 'client_lag'
 export const LATENCY_NAMES: LatencyName[] = ['e2e', 'e2e_uncorrected', 'server', 'overhead', 'client_lag']
@@ -84,7 +104,16 @@ export interface LoadResult {
   error_kinds: { timeout: number, reset: number, refused: number, other: number }
   error_examples: Record<string, string>
   connections_opened: number
+  /** Body bytes of the measured requests written, and of their responses (headers not counted), and each per second of duration_seconds. */
+  bytes_sent: number
   bytes_received: number
+  bytes_sent_per_second: number
+  bytes_received_per_second: number
+  payload: Payload
+  /** The client's node (--client-node, $NODE_NAME) and the server's (its /stats node_name), null when unknown. */
+  client_node: string | null
+  server_node: string | null
+  placement: Placement
   server_timing: { missing: number, overhead_negative: number }
   percentiles: number[]
   /** e2e: end to end (from the scheduled time in open loop); e2e_uncorrected: from the actual send (open loop only). */
@@ -136,7 +165,20 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     error_kinds: { ...rec.errors },
     error_examples: { ...rec.examples },
     connections_opened: run.connectionsOpened,
+    bytes_sent: rec.bytesSent,
     bytes_received: rec.bytes,
+    bytes_sent_per_second: seconds > 0 ? Number((rec.bytesSent / seconds).toFixed(1)) : 0,
+    bytes_received_per_second: seconds > 0 ? Number((rec.bytes / seconds).toFixed(1)) : 0,
+    payload: {
+      method: o.method,
+      request_body_bytes: run.bodyBytes,
+      response_body_bytes: rec.responses === 0
+        ? null
+        : { min: rec.minResponseBytes, max: rec.maxResponseBytes, mean: Number((rec.answeredBytes / rec.responses).toFixed(1)) }
+    },
+    client_node: o.clientNode,
+    server_node: targetStats?.node_name ?? null,
+    placement: placementOf(o.clientNode, targetStats?.node_name),
     server_timing: { missing: rec.untimed, overhead_negative: rec.negative },
     percentiles: o.percentiles,
     latency_ms: latency,
@@ -196,9 +238,14 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
     // a comparison shows heap_size, what Envoy holds from the OS (as /metrics does).
     const sidecar = doc.sidecar_memory_mb as { heap_size?: unknown } | null | undefined
     if (sidecar !== null && typeof sidecar === 'object') out.sidecar_memory_mb = typeof sidecar.heap_size === 'number' ? sidecar.heap_size : null
-    const { hostname, uptime_seconds: uptime } = doc
-    out.process_id = typeof hostname === 'string' && typeof uptime === 'number'
-      ? `${hostname}@${new Date(Math.round((Date.now() - uptime * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z')}`
+    if (out.node_name !== undefined && out.node_name !== null && (typeof out.node_name !== 'string' || !isNodeName(out.node_name))) out.node_name = null
+    // uptime_ms where the server has it: uptime_seconds is whole seconds
+    // (as the original's int64), which would move the start time by up to a
+    // second between two reads of one process.
+    const { hostname, uptime_ms: uptimeMs, uptime_seconds: uptimeSeconds } = doc
+    const uptime = typeof uptimeMs === 'number' ? uptimeMs : typeof uptimeSeconds === 'number' ? uptimeSeconds * 1000 : undefined
+    out.process_id = typeof hostname === 'string' && uptime !== undefined
+      ? `${hostname}@${new Date(Math.round((Date.now() - uptime) / 1000) * 1000).toISOString().replace('.000Z', 'Z')}`
       : null
     return out as TargetStats
   } catch {

@@ -64,7 +64,8 @@ let round = 0
 function perSecond (now: Stats, key: 'requests' | 'errors'): number | null {
   const before = previous
   if (before === undefined || now[key] < before[key] || now.requests < before.requests) return null
-  const dt = now.uptime_seconds - before.uptime_seconds
+  // uptime_ms: uptime_seconds is whole seconds (the original's int64), too coarse for a rate.
+  const dt = (now.uptime_ms - before.uptime_ms) / 1000
   return dt > 0 ? (now[key] - before[key]) / dt : null
 }
 

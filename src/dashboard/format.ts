@@ -4,7 +4,9 @@
 export interface Stats {
   requests: number
   errors: number
+  /** Whole seconds. */
   uptime_seconds: number
+  uptime_ms: number
   hostname: string
   success_rate_percent: number | null
   p50_latency_ms: number | null

@@ -11,6 +11,7 @@
 import { statfsSync } from 'node:fs'
 import os from 'node:os'
 import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks'
+import { nodeNameOrNull } from '../shared/node-name.js'
 
 const MiB = 1024 * 1024
 const LOOP_RESOLUTION_MS = 20
@@ -120,7 +121,10 @@ export const host = {
   os: process.platform === 'win32' ? 'windows' : process.platform,
   architecture: GOARCH[process.arch] ?? process.arch,
   numCpu: os.availableParallelism(),
-  kernelVersion: os.release()
+  kernelVersion: os.release(),
+  // The Kubernetes node, from NODE_NAME (the Downward API's spec.nodeName in
+  // deploy/base): null outside Kubernetes, or when it is not a node name.
+  nodeName: nodeNameOrNull(process.env.NODE_NAME)
 }
 
 export function disk (path = '/'): { totalGb: number, availableGb: number, usagePercent: number } | undefined {

@@ -169,7 +169,9 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     goroutines: process.getActiveResourcesInfo().length,
     gc_pause_ms: round(gc.lastPauseMs, 4),
     num_gc: gc.count,
-    uptime_seconds: round(process.uptime(), 3),
+    // Whole seconds, as the original's int64 (a Go client cannot decode 9.113
+    // into it); uptime_ms below carries the precision.
+    uptime_seconds: Math.floor(process.uptime()),
     avg_proxy_hops: t.avg_proxy_hops,
     proxy_detected: t.requests_via_proxy > 0,
     istio_sidecar_detected: mesh.sidecar,
@@ -178,6 +180,8 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     proxy_hop_count: ownProxy,
     service_mesh_hops: ownMesh,
     total_hop_count: ownProxy + ownMesh,
+    // Deprecated in the original, kept for its clients: the same sum.
+    current_hop_count: ownProxy + ownMesh,
     hostname: host.hostname,
     os: host.os,
     architecture: host.architecture,
@@ -189,6 +193,8 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     available_disk_gb: d === undefined ? null : round(d.availableGb, 3),
     disk_usage_percent: d === undefined ? null : round(d.usagePercent, 2),
     // New keys.
+    uptime_ms: round(process.uptime() * 1000, 3),
+    node_name: host.nodeName,
     p90_latency_ms: t.p90_latency_ms,
     samples: t.samples,
     samples_dropped: t.samples_dropped,

@@ -13,7 +13,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { Running } from '../../src/main/serve.js'
-import { CLI, ROOT, runCli, sleep, startServer } from '../support/helpers.js'
+import { CLI, ROOT, runCli, sleep, startCli, startServer } from '../support/helpers.js'
 import { expandArgs, one, render } from '../support/kustomize.js'
 
 let dir: string
@@ -73,11 +73,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** The Job's arguments aimed at the local PodMeter and shortened to test length. */
-function local (args: string[], label?: string): string[] {
+/** The Job's arguments aimed at the local PodMeter (or `url`) and shortened to test length. */
+function local (args: string[], label?: string, url = pm.url): string[] {
   const out = args.map((a) => a
     .replace(/http:\/\/podmeter-baseline:\d+/, pm.baseline?.url as string)
-    .replace(/http:\/\/podmeter:\d+/, pm.url))
+    .replace(/http:\/\/podmeter:\d+/, url))
   const set = (flag: string, value: string): void => { const i = out.indexOf(flag); if (i >= 0) out[i + 1] = value }
   set('-d', out[0] === 'compare' ? '300ms' : '1s')
   set('--warmup', '0')
@@ -223,4 +223,33 @@ test('collect-results.sh refuses a pod whose log holds no result, and a job with
   const none = await collect(['podmeter-sidecar'], [])
   assert.equal(none.code, 1)
   assert.match(none.stderr, /no succeeded pod of job podmeter-load/)
+})
+
+test('placement: the same-node and cross-node Jobs record where they ran, collect-results.sh keeps it and sums it up', async () => {
+  // The server pod's NODE_NAME, as the Downward API sets it from spec.nodeName.
+  const server = await startCli(['serve', '--delay-ms', '0'], { NODE_NAME: 'node-a' })
+  try {
+    for (const [overlay, node, placement] of [['client-same-node', 'node-a', 'same-node'], ['client-cross-node', 'node-b', 'cross-node']] as const) {
+      const list = render(`overlays/${overlay}`)
+      const job = one(list, 'Job')
+      const script = join(dir, `${overlay}.sh`)
+      writeFileSync(script, one(list, 'ConfigMap').data['run-client.sh'])
+      const args = local(expandArgs(job.spec.template.spec.containers[0], { POD_NAMESPACE: 'podmeter-ambient' }), undefined, server.url)
+      const pod = `${job.metadata.name as string}-0-k8s5x`
+      // The client pod's NODE_NAME: the node the scheduler put it on.
+      const r = await runJob({ script }, args, 'real', { RESULT: join(dir, `${pod}.result`), NODE_NAME: node }, join(dir, 'logs', `${pod}.log`))
+      assert.equal(r.code, 0, readFileSync(join(dir, 'logs', `${pod}.log`), 'utf8'))
+      const c = await collect(['podmeter-ambient', job.metadata.name], [pod])
+      assert.equal(c.code, 0, c.stderr)
+      assert.match(c.stderr, new RegExp(`^1 result file\\(s\\) in results/podmeter-ambient/${job.metadata.name as string} \\(placement: ${placement} × 1\\)$`, 'm'))
+      const result = JSON.parse(readFileSync(join(dir, 'results/podmeter-ambient', job.metadata.name, `${pod}.json`), 'utf8')) as Record<string, unknown>
+      assert.equal(result.placement, placement)
+      assert.equal(result.client_node, node)
+      assert.equal(result.server_node, 'node-a')
+      assert.equal(result.label, `podmeter-ambient-${placement}`)
+    }
+  } finally {
+    server.child.kill('SIGTERM')
+    await server.exit
+  }
 })

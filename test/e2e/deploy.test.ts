@@ -16,7 +16,7 @@ import { request, ROOT, startServer } from '../support/helpers.js'
 import { expandArgs, one, render, type K8sObject } from '../support/kustomize.js'
 
 const MODES = ['plain', 'sidecar', 'ambient', 'ambient-waypoint'] as const
-const CLIENTS = ['client', 'client-baseline'] as const
+const CLIENTS = ['client', 'client-baseline', 'client-same-node', 'client-cross-node'] as const
 const NAMESPACE: Record<(typeof MODES)[number], string> = {
   plain: 'podmeter-plain', sidecar: 'podmeter-sidecar', ambient: 'podmeter-ambient', 'ambient-waypoint': 'podmeter-waypoint'
 }
@@ -54,6 +54,8 @@ const portNumber = (c: any, name: string): number => {
 function serverConfig (d: K8sObject): ServerConfig {
   const env: Record<string, string> = {}
   for (const e of container(d, 'podmeter').env ?? []) {
+    // Not a setting: a fact about the pod, from the Downward API.
+    if (e.name === 'NODE_NAME') { assert.deepEqual(e.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } }); continue }
     assert.ok(SETTINGS.some((s) => s.env === e.name), `${e.name} is a PodMeter setting`)
     assert.equal(typeof e.value, 'string', `${e.name} has a literal value`)
     env[e.name] = e.value
@@ -247,7 +249,7 @@ describe('the client Jobs', () => {
     for (const dir of CLIENTS) {
       const list = objects(dir)
       const job = one(list, 'Job')
-      assert.equal(job.metadata.name, dir === 'client' ? 'podmeter-load' : 'podmeter-load-baseline')
+      assert.equal(job.metadata.name, `podmeter-load${dir.slice('client'.length)}`)
       for (const o of list) assert.equal(o.metadata.namespace, undefined, `${dir}: no namespace, so kubectl apply -n picks it`)
       assert.equal(job.spec.completionMode, 'Indexed')
       assert.equal(job.spec.backoffLimit, 0, 'a failed pod is not retried: no run counted twice')

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { buildStages, dockerignore, imageTag, makeContext, parseDockerfile, type Instruction } from '../support/docker-build.js'
-import { getJson, request, ROOT, sleep, waitFor } from '../support/helpers.js'
+import { freePort, getJson, request, ROOT, sleep, waitFor } from '../support/helpers.js'
 
 const df = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>, devDependencies: Record<string, string> }
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string, license: string, description: string, dependencies: Record<string, string>, devDependencies: Record<string, string> }
 const runtime = df.stages.at(-1)
 const only = (op: string, list: Instruction[] = runtime?.instructions ?? []): Instruction[] => list.filter((i) => i.op === op)
 
@@ -41,6 +42,51 @@ test('Dockerfile: pinned Node 24 Alpine stages, production-only runtime stage, n
   assert.equal(cmd.length, 1)
   assert.ok(cmd[0]?.args.startsWith('['), 'exec form: node is PID 1, not a shell')
   assert.deepEqual(JSON.parse(cmd[0]?.args ?? ''), ['node', 'dist/src/cli/main.js', 'serve'])
+})
+
+/** The runtime stage's LABELs, `${ARG}` left as written. */
+function labels (): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const i of only('LABEL')) {
+    for (const m of i.args.matchAll(/([\w.-]+)=("(?:[^"\\]|\\.)*"|\S+)/g)) out.set(m[1] as string, (m[2] as string).startsWith('"') ? JSON.parse(m[2] as string) as string : m[2] as string)
+  }
+  return out
+}
+
+/** The HEALTHCHECK's flags and its exec-form command. */
+function healthcheck (): { flags: Record<string, string>, cmd: string[] } {
+  const h = only('HEALTHCHECK')
+  assert.equal(h.length, 1, 'one HEALTHCHECK')
+  const m = /^CMD\s+(\[.*\])$/s.exec(h[0]?.args ?? '')
+  assert.ok(m !== null, `exec form, no shell in between: ${h[0]?.args ?? ''}`)
+  return { flags: h[0]?.flags ?? {}, cmd: JSON.parse(m[1] as string) as string[] }
+}
+
+const seconds = (d: string | undefined): number => {
+  const m = /^(\d+)(ms|s|m)$/.exec(d ?? '')
+  assert.ok(m !== null, `a duration: ${String(d)}`)
+  return Number(m[1]) * ({ ms: 0.001, s: 1, m: 60 }[m[2] as string] as number)
+}
+
+test('Dockerfile: OCI labels, the version from package.json', () => {
+  assert.equal(df.globalArgs.VERSION, pkg.version, 'ARG VERSION defaults to package.json\'s version')
+  assert.ok(only('ARG').some((i) => i.args === 'VERSION') && only('ARG').some((i) => i.args === 'SOURCE'), 'both brought into the runtime stage')
+  const l = labels()
+  assert.match(l.get('org.opencontainers.image.version') ?? '', /^\$\{VERSION\}$/)
+  assert.match(l.get('org.opencontainers.image.source') ?? '', /^\$\{SOURCE\}$/)
+  assert.equal(l.get('org.opencontainers.image.licenses'), pkg.license)
+  assert.equal(l.get('org.opencontainers.image.title'), 'PodMeter')
+  assert.ok((l.get('org.opencontainers.image.description') ?? '').length > 20)
+  for (const key of l.keys()) assert.match(key, /^org\.opencontainers\.image\.[a-z.]+$/)
+})
+
+test('Dockerfile: a HEALTHCHECK on /livez by node itself, its own timeout shorter than docker\'s', () => {
+  const { flags, cmd } = healthcheck()
+  assert.deepEqual(cmd.slice(0, 2), ['node', '-e'], 'node, not curl or wget')
+  assert.match(cmd[2] as string, /path: '\/livez'/)
+  const own = Number(/timeout: (\d+)/.exec(cmd[2] as string)?.[1]) / 1000
+  assert.ok(own > 0 && own < seconds(flags.timeout), `the script gives up (${own} s) before docker kills it (${String(flags.timeout)})`)
+  assert.ok(seconds(flags.interval) >= 5 && Number(flags.retries) >= 2, 'not so often or so strict that a busy run trips it')
 })
 
 test('.dockerignore lets in only what the build reads', () => {
@@ -107,9 +153,18 @@ test('built as the Dockerfile says, the runtime file set alone serves read-only 
     if (!asRoot) t.diagnostic('not root: runs as the current user instead of uid 1000')
 
     const [command, ...args] = image.cmd as [string, ...string[]]
+    // A fixed port, as in a container: the HEALTHCHECK reads PORT too.
+    const port = String(await freePort())
+    const containerEnv = { PATH: `${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: tmp, TMPDIR: tmp, ...image.env, HOST: '127.0.0.1', PORT: port }
+    // The HEALTHCHECK as docker runs it: exec form, in the container's environment, as its user.
+    const check = (env: Record<string, string> = {}): { status: number | null, signal: string | null } => {
+      const [hc, ...hcArgs] = healthcheck().cmd as [string, ...string[]]
+      const r = spawnSync(hc, hcArgs, { cwd: app, env: { ...containerEnv, ...env }, encoding: 'utf8', timeout: 20_000, ...(asRoot ? { uid, gid } : {}) })
+      return { status: r.status, signal: r.signal }
+    }
     child = spawn(command, args, {
       cwd: app,
-      env: { PATH: `${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: tmp, TMPDIR: tmp, ...image.env, HOST: '127.0.0.1', PORT: '0' },
+      env: containerEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(asRoot ? { uid, gid } : {})
     })
@@ -126,6 +181,15 @@ test('built as the Dockerfile says, the runtime file set alone serves read-only 
     if (asRoot) assert.match(readFileSync(`/proc/${String(child.pid)}/status`, 'utf8'), new RegExp(`^Uid:\\t${uid}\\t`, 'm'), 'runs as the USER of the Dockerfile')
     // It listens at once; ready once the histogram worker has answered.
     await waitFor('/readyz 200', async () => (await request(`${url}/readyz`)).status === 200, 30_000)
+    assert.deepEqual(check(), { status: 0, signal: null }, 'healthy while it serves')
+    // A listener that accepts and never answers: the check ends itself, unhealthy.
+    const silent = net.createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      assert.deepEqual(check({ PORT: String((silent.address() as net.AddressInfo).port) }), { status: 1, signal: null }, 'a stalled answer is unhealthy, within its own timeout')
+    } finally {
+      silent.close()
+    }
     const r = await request(`${url}/?delay=0`)
     assert.equal(r.status, 200)
     assert.equal(r.body, 'OK\n')
@@ -146,6 +210,7 @@ test('built as the Dockerfile says, the runtime file set alone serves read-only 
     child.kill('SIGTERM')
     const [code, signal] = await exit
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, out)
+    assert.deepEqual(check(), { status: 1, signal: null }, 'unhealthy once nothing listens')
   } finally {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     walk(work, (p) => chmodSync(p, lstatSync(p).mode | 0o200))
