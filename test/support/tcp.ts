@@ -56,3 +56,38 @@ export async function closed (socket: net.Socket): Promise<{ ended: boolean, err
   if (!socket.closed) await new Promise((resolve) => socket.once('close', resolve))
   return { ended, error }
 }
+
+/** How a faulty echo answers each chunk it reads. */
+export type Fault = 'closed' | 'short' | 'reset' | 'mismatch' | 'silent'
+
+/**
+ * A TCP server on 127.0.0.1 that answers each chunk wrongly: `closed` ends
+ * the connection (FIN) without a byte back, `short` echoes the first half
+ * then ends it, `reset` resets it, `mismatch` echoes it with its first byte
+ * changed, `silent` reads and never answers.
+ */
+export async function startFaultyEcho (fault: Fault): Promise<{ port: number, close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('data', (chunk: Buffer) => {
+      switch (fault) {
+        case 'closed': socket.end(); break
+        case 'short': socket.end(chunk.subarray(0, Math.ceil(chunk.length / 2))); break
+        case 'reset': socket.resetAndDestroy(); break
+        case 'mismatch': { const copy = Buffer.from(chunk); copy[0] = ((copy[0] as number) + 1) & 0xff; socket.write(copy); break }
+        case 'silent': break
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }
+}
