@@ -17,6 +17,8 @@ export type TcpErrorKind = TcpFailure | 'timeout'
 export interface TcpFigures {
   /** Bytes per message. */
   payload_bytes: number
+  /** Warm-up messages (--warmup) sent and echoed: not measured, but the pod counts them too. */
+  warmup_messages: { sent: number, echoed: number }
   /** Bytes of the measured messages written, and of those echoed back whole. */
   bytes_sent: number
   bytes_received: number
@@ -53,6 +55,7 @@ export function buildTcpResult (run: LoadRun, transport: TcpTransport, payloadBy
     ...base,
     tcp: {
       payload_bytes: payloadBytes,
+      warmup_messages: { sent: run.warmupSent, echoed: run.warmupResponses },
       bytes_sent: transport.bytesSent,
       bytes_received: rec.bytes,
       connect_ms: summarizeMs(connect.h, run.options.percentiles, connect.exact),
