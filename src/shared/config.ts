@@ -140,8 +140,9 @@ export interface ServerConfig {
   /**
    * TCP_ECHO_MAX_CONNECTIONS: open echo connections at most; one more is
    * closed as soon as it is accepted, and counted. Default 1000: each holds
-   * at most its write queue's high-water mark (16 KiB) and one read (64 KiB)
-   * in memory, so about 80 MiB when every one is at its worst.
+   * at most its write queue's high-water mark (16 KiB on Node 20, 64 KiB
+   * from Node 22), one read (64 KiB) and its readable buffer (the same
+   * high-water mark) in memory, so 100 to 200 MiB when every one is at its worst.
    */
   tcpEchoMaxConnections: number
   /**
