@@ -47,7 +47,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 # Numeric, so Kubernetes' runAsNonRoot can check it (the image's `node` user is uid 1000).
 USER 1000:1000
-EXPOSE 8080 8081
+# PORT, BASELINE_PORT and TCP_ECHO_PORT as the manifests set them (the last two are off by default).
+EXPOSE 8080 8081 8082
 # node is PID 1, started directly (not through npm or a shell, which would not
 # pass SIGTERM on). PID 1 gets no default signal handlers from the kernel, but
 # PodMeter installs its own for SIGTERM and SIGINT and exits 0 when drained;

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import { promisify } from 'node:util'
 import type { Comparison } from '../src/cli/comparison.js'
+import type { L4Check } from './l4-report.js'
 import { findBinary } from './processes.js'
 import { pathOf, type Expectation, type HopKind, type RunningTopology, type Topology } from './topologies.js'
 import { median } from '../src/shared/sample-stats.js'
@@ -44,6 +45,8 @@ export interface Checks {
   ok: boolean
   settings: Record<string, number | string>
   topologies: TopologyCheck[]
+  /** The L4 part (l4.ts): the TCP echo's paths. */
+  l4?: L4Check[]
 }
 
 /** The median of the finite values, null when there is none. */

@@ -1,8 +1,9 @@
 // `npm run lab`: the whole experiment on one machine. Starts four
 // topologies of real proxies in front of four PodMeters (topologies.ts),
 // runs `podmeter compare` over them with interleaved rounds, checks that each
-// PodMeter saw the mode and hops its topology implies, and writes the report
-// to lab/out/. Every process it starts is stopped at the end, on failure and
+// PodMeter saw the mode and hops its topology implies; then the L4 part
+// (l4.ts): a TCP echo direct and behind HAProxy tcp, loaded with `podmeter
+// load tcp://…`; and writes the report to lab/out/. Every process it starts is stopped at the end, on failure and
 // on Ctrl-C.
 
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -12,6 +13,8 @@ import { fileURLToPath } from 'node:url'
 import { help, HelpRequested, parseArgs, Reader, UsageError, type CommandSpec } from '../src/cli/args.js'
 import type { Comparison } from '../src/cli/comparison.js'
 import { makeCerts } from './certs.js'
+import { l4LoadArgs, L4_PAYLOAD, L4_TOPOLOGIES, runL4, startL4 } from './l4.js'
+import { checkL4, l4ContainmentFailures, l4Table } from './l4-report.js'
 import { Processes } from './processes.js'
 import { check, containmentFailures, markdown, rssMib, versions, type Checks, type Seen } from './report.js'
 import { startTopology, TOPOLOGIES, type RunningTopology } from './topologies.js'
@@ -22,7 +25,7 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
 const SPEC: CommandSpec = {
   command: 'lab',
   usage: '[options]',
-  summary: 'Runs PodMeter behind real nginx and HAProxy on loopback in four topologies standing in for Istio (direct, ambient-l4, ambient-l7, sidecar), compares them with `podmeter compare`, checks the mode and hops each PodMeter saw, and writes report.md, report.html, comparison.json and checks.json.',
+  summary: 'Runs PodMeter behind real nginx and HAProxy on loopback in four topologies standing in for Istio (direct, ambient-l4, ambient-l7, sidecar), compares them with `podmeter compare`, checks the mode and hops each PodMeter saw; loads its TCP echo direct and behind HAProxy tcp with `podmeter load tcp://…` (the L4 part); and writes report.md, report.html, comparison.json and checks.json.',
   options: [
     { name: 'short', help: 'a quick run for tests: 3 rounds of 1 s at 200 req/s' },
     { name: 'rounds', short: 'r', value: 'N', help: 'rounds per topology, interleaved (default 5, or LAB_ROUNDS; at least 3 for a verdict)' },
@@ -84,8 +87,12 @@ async function seen (t: RunningTopology): Promise<Seen> {
 
 async function lab (s: Settings, procs: Processes, work: string, log: (line: string) => void): Promise<boolean> {
   const certs = await makeCerts(work)
-  const topologies = await Promise.all(TOPOLOGIES.map(async (t) => await startTopology(procs, t, certs, work, CLI)))
+  const [topologies, l4] = await Promise.all([
+    Promise.all(TOPOLOGIES.map(async (t) => await startTopology(procs, t, certs, work, CLI))),
+    startL4(procs, certs, work, CLI)
+  ])
   for (const t of topologies) log(`lab: ${t.topology.name.padEnd(10)} ${t.url}  (PodMeter ${t.podmeter}, dashboard ${t.url}/dashboard)`)
+  for (const f of l4.fronts) log(`lab: ${f.topology.name.padEnd(14)} tcp://${f.address}  (TCP echo of PodMeter ${l4.pod})`)
   // Every chain answers before the clock starts, and counts start from zero.
   for (const t of topologies) {
     await getJson(`${t.url}/debug/headers`)
@@ -123,18 +130,45 @@ async function lab (s: Settings, procs: Processes, work: string, log: (line: str
   }
   const impossible = containmentFailures(topologies.map((t) => t.topology), comparison)
   for (const c of checks.topologies) c.failures.push(...(impossible.get(c.name) ?? []))
-  checks.ok = checks.topologies.every((c) => c.failures.length === 0)
+
+  // L4: the TCP echo direct and behind HAProxy tcp, the same rounds, rate and connections.
+  const l4Command = `podmeter load tcp://HOST:PORT ${l4LoadArgs(s, 'http://POD').join(' ')}`
+  log(`lab: L4, ${s.rounds} rounds of ${l4Command}`)
+  const l4Runs = await runL4(procs, l4, s, CLI, work, log)
+  checks.l4 = checkL4(L4_TOPOLOGIES, l4Runs)
+  l4ContainmentFailures(L4_TOPOLOGIES, l4Runs, checks.l4)
+  checks.ok = checks.topologies.every((c) => c.failures.length === 0) && checks.l4.every((c) => c.failures.length === 0)
   await writeFile(join(s.out, 'checks.json'), JSON.stringify(checks, null, 2) + '\n')
-  const report = markdown(checks, table, command, await versions())
+  const report = markdown(checks, table, command, await versions()) + l4Section(checks.l4, s, l4Command)
   await writeFile(join(s.out, 'report.md'), report)
   process.stdout.write(report)
   log(`lab: wrote ${['report.md', 'report.html', 'comparison.json', 'checks.json'].map((f) => shown(join(s.out, f))).join(', ')}`)
-  for (const c of checks.topologies) if (c.failures.length > 0) log(`lab: ${c.name}: ${c.failures.join('; ')}`)
+  for (const c of [...checks.topologies, ...checks.l4]) if (c.failures.length > 0) log(`lab: ${c.name}: ${c.failures.join('; ')}`)
   if (s.hold) {
     log('lab: holding every topology up; the dashboards are listed above. Ctrl-C stops everything.')
     await new Promise(() => {})
   }
   return checks.ok
+}
+
+/** The report's L4 section. */
+function l4Section (l4: NonNullable<Checks['l4']>, s: Settings, command: string): string {
+  return [
+    '',
+    '## L4: the TCP echo, direct and behind HAProxy tcp',
+    '',
+    `Each round: \`podmeter load tcp://…\`, open loop at ${s.qps} messages/s of ${L4_PAYLOAD} bytes for ${s.seconds} s after ${s.warmup} s of warm-up, ` +
+      `${s.connections} connections; ${s.rounds} rounds per path, in a rotating order, on one PodMeter whose counters are reset before each. ` +
+      'Round trip: at the client, from when each message was sent (and, in one column, from when it was due: the open loop\'s corrected figure, which adds the client\'s own timer lag); ' +
+      'pod echo: the pod\'s own echo time, from its `/stats` `tcp_echo` (warm-up included). Medians of the rounds, ms. A proxy\'s cost shows in the round trip, not in the pod\'s echo time.',
+    '',
+    l4Table(l4),
+    '',
+    '```',
+    command,
+    '```',
+    ''
+  ].join('\n')
 }
 
 async function main (argv: string[]): Promise<number> {

@@ -25,7 +25,7 @@ import { CLIENT_ID, SERVER_ID, SERVER_NAME, type Certs } from './certs.js'
 import { findBinary, freePort, nginxPreamble, type Managed, type Processes } from './processes.js'
 
 export type TopologyName = 'direct' | 'ambient-l4' | 'ambient-l7' | 'sidecar'
-export type HopKind = 'ztunnel-client' | 'ztunnel-server' | 'waypoint' | 'sidecar-client' | 'sidecar-server'
+export type HopKind = 'ztunnel-client' | 'ztunnel-server' | 'waypoint' | 'sidecar-client' | 'sidecar-server' | 'l4-proxy'
 
 export interface Expectation {
   mode: string
@@ -74,11 +74,13 @@ export const HOP_LABEL: Record<HopKind, string> = {
   'ztunnel-server': 'ztunnel (HAProxy tcp)',
   waypoint: 'waypoint (nginx)',
   'sidecar-client': 'sidecar (nginx)',
-  'sidecar-server': 'sidecar (nginx)'
+  'sidecar-server': 'sidecar (nginx)',
+  // The L4 part's one plain TCP hop (l4.ts).
+  'l4-proxy': 'HAProxy tcp'
 }
 
-const TLS_IN: Record<HopKind, boolean> = { 'ztunnel-client': false, 'ztunnel-server': true, waypoint: true, 'sidecar-client': false, 'sidecar-server': true }
-const TLS_OUT: Record<HopKind, boolean> = { 'ztunnel-client': true, 'ztunnel-server': false, waypoint: true, 'sidecar-client': true, 'sidecar-server': false }
+const TLS_IN: Record<HopKind, boolean> = { 'ztunnel-client': false, 'ztunnel-server': true, waypoint: true, 'sidecar-client': false, 'sidecar-server': true, 'l4-proxy': false }
+const TLS_OUT: Record<HopKind, boolean> = { 'ztunnel-client': true, 'ztunnel-server': false, waypoint: true, 'sidecar-client': true, 'sidecar-server': false, 'l4-proxy': false }
 
 // Istio's proxy headers: Envoy keeps an incoming x-request-id and makes one otherwise.
 const ENVOY_HEADERS = ['x-request-id $envoy_request_id', 'x-forwarded-proto http', 'x-envoy-attempt-count 1']
@@ -88,14 +90,15 @@ const HEADERS: Record<HopKind, string[]> = {
   waypoint: ENVOY_HEADERS,
   'sidecar-client': ENVOY_HEADERS,
   // Envoy's Hash is the SHA-256 of the client certificate; nginx only has its SHA-1.
-  'sidecar-server': [`x-forwarded-client-cert 'By=${SERVER_ID};Hash=$ssl_client_fingerprint;Subject="";URI=${CLIENT_ID}'`]
+  'sidecar-server': [`x-forwarded-client-cert 'By=${SERVER_ID};Hash=$ssl_client_fingerprint;Subject="";URI=${CLIENT_ID}'`],
+  'l4-proxy': []
 }
 
 /** `client → sidecar (nginx) ⇒ sidecar (nginx) → PodMeter`: ⇒ is mTLS. */
-export function pathOf (hops: readonly HopKind[]): string {
+export function pathOf (hops: readonly HopKind[], end = 'PodMeter'): string {
   let path = 'client'
   for (const kind of hops) path += ` ${TLS_IN[kind] ? '⇒' : '→'} ${HOP_LABEL[kind]}`
-  return path + ' → PodMeter'
+  return `${path} → ${end}`
 }
 
 export function nginxConfig (kind: HopKind, dir: string, port: number, next: number, certs: Certs): string {
@@ -155,7 +158,7 @@ backend out
 export interface Hop { kind: HopKind, port: number, process: Managed }
 
 /** Starts one hop in front of 127.0.0.1:`next`; a port taken before the proxy bound it is tried again. */
-async function startHop (procs: Processes, kind: HopKind, next: number, certs: Certs, base: string, topology: string): Promise<Hop> {
+export async function startHop (procs: Processes, kind: HopKind, next: number, certs: Certs, base: string, topology: string): Promise<Hop> {
   const nginx = kind === 'waypoint' || kind.startsWith('sidecar')
   for (let attempt = 1; ; attempt++) {
     const dir = join(base, `${topology}-${kind}-${attempt}`)

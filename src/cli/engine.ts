@@ -31,8 +31,8 @@ import { serverTimingUs } from './server-timing.js'
 import { Timetable } from './timetable.js'
 import type { Transport, TransportConnection } from './transport.js'
 
-/** What a transport talks to: undici's handler interface, or the lean connection's. */
-export type EngineHandler = Dispatcher.DispatchHandler & Exchange
+/** What a transport talks to: undici's handler interface, or the lean connection's; `measured` for a transport that counts on its own (tcp-transport.ts). */
+export type EngineHandler = Dispatcher.DispatchHandler & Exchange & { readonly measured: boolean }
 
 /** One request at a time on a connection: the transport's handler for it, reused for the next. */
 class Slot implements EngineHandler {

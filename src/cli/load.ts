@@ -16,6 +16,7 @@ import { LeanTransport } from './lean-transport.js'
 import { Progress } from './progress.js'
 import { buildResult, fetchTargetStats, type LatencyName, type LoadResult } from './result.js'
 import type { Transport } from './transport.js'
+import { isTcpTarget, refuseTcpOnly, TCP_OPTIONS } from './tcp-options.js'
 
 export const LOAD_SPEC: CommandSpec = {
   command: 'load',
@@ -23,12 +24,14 @@ export const LOAD_SPEC: CommandSpec = {
   summary: 'Sends requests to URL and measures, per request, end-to-end latency, the server\'s own time (Server-Timing: app;dur=…) and the overhead between them.',
   options: [
     ...LOAD_OPTIONS,
+    ...TCP_OPTIONS,
     { name: 'output', short: 'o', value: 'FILE', help: 'write the full result, histograms included, as JSON (- for stdout)' },
     { name: 'json', help: 'the result JSON on stdout, the summary on stderr (like -o -)' },
     { name: 'quiet', short: 'q', help: 'no progress on stderr' }
   ],
   notes: [
     'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it, and so is how late the client sent each request (client lag). -d ends an open-loop run on time: requests due but not sent by then are counted as missed. A client that sent less than 95 % of what fell due, or whose own lag p99 (after a request was due and a connection free) passed 3 ms, did not keep its schedule: it says so on stderr and in the result (schedule_kept: false).',
+    'A tcp://host:port URL loads a TCP echo (PodMeter\'s TCP_ECHO_PORT): --payload bytes per message over -c connections, closed loop or --rate, measuring each connection\'s connect time and each message\'s round trip; -m, -H, -b, -P and --qps are for HTTP.',
     'Durations: 500ms, 10s, 2m; a bare number is seconds. Ctrl-C stops early and still reports.',
     'Exit codes: 0 the run measured; 1 no request was answered (unreachable target, every request failed); 2 usage; 130 interrupted by Ctrl-C (the result says interrupted: true).'
   ]
@@ -37,7 +40,9 @@ export const LOAD_SPEC: CommandSpec = {
 export async function loadCommand (argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, LOAD_SPEC)
   if (parsed.positionals.length !== 1) throw new UsageError(parsed.positionals.length === 0 ? 'needs the URL to load' : `one URL only, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`)
+  if (isTcpTarget(parsed.positionals[0] as string)) return await (await import('./tcp-load.js')).tcpLoadCommand(parsed)
   const r = new Reader(parsed, LOAD_SPEC)
+  refuseTcpOnly(r)
   const options = readLoadOptions(r, parseUrl(parsed.positionals[0] as string))
   const output = r.string('output')
   const json = r.flag('json') || output === '-'
@@ -65,7 +70,7 @@ export async function loadCommand (argv: string[]): Promise<number> {
   return 0
 }
 
-async function openOutput (path: string): Promise<FileHandle> {
+export async function openOutput (path: string): Promise<FileHandle> {
   try {
     return await open(path, 'w')
   } catch (err) {

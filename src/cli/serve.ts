@@ -57,6 +57,7 @@ export async function serveCommand (argv: string[]): Promise<number | null> {
   // before the handlers are in would kill the process outright.
   process.stdout.write(`podmeter listening on ${running.url} (delay ${config.delayUs / 1000} ms, window ${config.windowSeconds} s, ${httpThreadsText(running.httpThreads)})\n`)
   if (running.baseline !== null) process.stdout.write(`podmeter baseline listener on ${running.baseline.url} (its own counters: /stats "baseline")\n`)
+  if (running.tcpEcho !== null) process.stdout.write(`podmeter TCP echo on ${running.tcpEcho.url} (its own counters: /stats "tcp_echo")\n`)
   return null
 }
 

@@ -27,12 +27,16 @@ import { negotiate } from './metrics-format.js'
 import type { JsonMetric } from './metrics-proto.js'
 import { MESH_MODES, type MeshView } from './mesh-facts.js'
 import type { HistogramPool } from './pool.js'
+import { addTcpEchoMetrics } from './tcp-echo-metrics.js'
+import type { TcpEchoFigures } from './tcp-echo-stats.js'
 
 export interface MetricsContext {
   stats: {
     views: Views
     /** The mesh detector's last decision: the mode, and the sidecar's memory when its Envoy admin answers. */
     mesh: () => Pick<MeshView, 'mode' | 'sidecarMemory'>
+    /** The TCP echo's figures (TCP_ECHO_PORT): its own podmeter_tcp_echo_* series. */
+    tcpEcho?: TcpEchoFigures | null
   }
   pool: HistogramPool
   /** `le` boundaries in whole µs, ascending. */
@@ -47,8 +51,10 @@ export interface MetricsContext {
 
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
 
-interface Sample { value: number, labels?: Record<string, string>, metricName?: string }
+export interface Sample { value: number, labels?: Record<string, string>, metricName?: string }
 interface Collected { values: Sample[], native?: NativeBuckets }
+/** Adds a metric to the registry being built (register(), bound to it). */
+export type Own = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: () => Sample[] | Collected | Promise<Sample[] | Collected>) => void
 
 export class MetricsExporter {
   readonly #ctx: MetricsContext
@@ -149,6 +155,7 @@ export class MetricsExporter {
       const memory = stats.mesh().sidecarMemory
       return memory === undefined ? [] : [{ value: memory.heapSize }]
     })
+    if (stats.tcpEcho != null) addTcpEchoMetrics(own, stats.tcpEcho, pool, bucketsUs, this.#le, nativeSchema)
   }
 }
 

@@ -46,10 +46,19 @@ export class HistogramPool {
   /** The last answer to each cacheable task, and when it came. */
   readonly #lastGood = new Map<string, { result: TaskResult, at: number }>()
 
-  /** `baseline`: the baseline listener's buffer, drained and snapshotted together with the main one. */
-  constructor (views: Views, baseline: Views | null, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean, faultStartMs?: number }) {
+  /** `baseline` and `tcpEcho`: the baseline listener's and the TCP echo's buffers, drained and snapshotted together with the main one. */
+  constructor (views: Views, baseline: Views | null, options: { drainIntervalMs: number, statsTimeoutMs: number, faults?: boolean, faultStartMs?: number }, tcpEcho: Views | null = null) {
     const faults = options.faults === true
-    const workerData: WorkerData = { sab: views.sab, baselineSab: baseline?.sab ?? null, layout: views.config, baselineLayout: baseline?.config ?? null, faults, startStallMs: faults ? options.faultStartMs ?? 0 : 0 }
+    const workerData: WorkerData = {
+      sab: views.sab,
+      baselineSab: baseline?.sab ?? null,
+      layout: views.config,
+      baselineLayout: baseline?.config ?? null,
+      tcpEchoSab: tcpEcho?.sab ?? null,
+      tcpEchoLayout: tcpEcho?.config ?? null,
+      faults,
+      startStallMs: faults ? options.faultStartMs ?? 0 : 0
+    }
     this.#pool = new Piscina<Task, TaskResult>({
       filename: WORKER.href,
       minThreads: 1,
@@ -71,7 +80,7 @@ export class HistogramPool {
     // scrape) would only wake the worker again for next to nothing; a tick
     // with every ring empty has nothing to drain at all.
     const interval = options.drainIntervalMs
-    const buffers = baseline === null ? [views] : [views, baseline]
+    const buffers = [views, baseline, tcpEcho].filter((v) => v !== null)
     this.#timer = setInterval(() => {
       if (performance.now() - this.#lastDone < interval / 2) return
       if (!this.#deathArmed && !buffers.some(published)) return
@@ -99,11 +108,12 @@ export class HistogramPool {
     return await this.#cached(extra === undefined ? `snapshot ${percentiles.join()}` : undefined, task) as Snapshot & Staleness
   }
 
-  /** The lifetime histogram's sample count at or below each boundary (µs, ascending), and its native buckets of `schema` when given. */
-  async buckets (boundsUs: number[], schema?: number): Promise<Buckets & Staleness> {
+  /** The lifetime histogram's sample count at or below each boundary (µs, ascending), and its native buckets of `schema` when given; the TCP echo's with `listener`. */
+  async buckets (boundsUs: number[], schema?: number, listener?: 'tcp-echo'): Promise<Buckets & Staleness> {
     const task: Task = { op: 'buckets', second: nowSecond(), boundsUs }
     if (schema !== undefined) task.schema = schema
-    return await this.#cached(`buckets ${schema ?? '-'} ${boundsUs.join()}`, task) as Buckets & Staleness
+    if (listener !== undefined) task.listener = listener
+    return await this.#cached(`buckets ${listener ?? 'main'} ${schema ?? '-'} ${boundsUs.join()}`, task) as Buckets & Staleness
   }
 
   /**

@@ -1,6 +1,7 @@
 // Wires one running PodMeter: the shared buffers, the histogram pool, the
 // runtime monitor, mesh detection, the HTTP server (and the baseline
-// listener's, when BASELINE_PORT is set), and the orderly shutdown.
+// listener's, when BASELINE_PORT is set; the TCP echo, when TCP_ECHO_PORT
+// is), and the orderly shutdown.
 
 import type { Server } from 'node:http'
 import type { AddressInfo, Server as NetServer } from 'node:net'
@@ -18,6 +19,7 @@ import { cachedFor, RuntimeMonitor } from './runtime.js'
 import { listenForRelay } from './relay.js'
 import { createMeterServer, type Meter, type MeterServer } from './server.js'
 import { ShardThreads } from './shards.js'
+import { startTcpEcho, type RunningTcpEcho } from './tcp-echo.js'
 import type { StatsContext } from './stats.js'
 
 export interface Running {
@@ -25,12 +27,15 @@ export interface Running {
   url: string
   /** The baseline listener, null without one. */
   baseline: { port: number, url: string } | null
+  /** The TCP echo listener (TCP_ECHO_PORT), null without one; `url` is tcp://host:port. */
+  tcpEcho: { port: number, url: string } | null
   /**
    * Stop as on SIGTERM: not ready at once, and every answer says
    * Connection: close; after `delayMs` (SHUTDOWN_DELAY_MS on SIGTERM, 0 by
    * default) stop accepting, let in-flight requests finish, end every
    * connection without a reset (graceful-close.ts). Whatever is open
-   * SHUTDOWN_GRACE_MS after the call is cut. Both listeners alike.
+   * SHUTDOWN_GRACE_MS after the call is cut. Every listener alike (the TCP
+   * echo ends each connection after the echoes it has read, tcp-echo.ts).
    */
   shutdown: (delayMs?: number) => Promise<void>
   /**
@@ -83,7 +88,8 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const main = meter({ ...layout, shards: threads })
   const base = config.baselinePort === null ? null : meter(layout)
   const listeners = base === null ? [main] : [main, base]
-  const pool = new HistogramPool(main.views, base?.views ?? null, config)
+  const echo = config.tcpEchoPort === null ? null : meter(layout)
+  const pool = new HistogramPool(main.views, base?.views ?? null, config, echo?.views ?? null)
   const runtime = new RuntimeMonitor(
     config.windowSeconds,
     () => readCounter(main.views, C.REQUESTS),
@@ -120,6 +126,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     metricsProtobuf: config.metricsProtobuf,
     resetCounters: async () => {
       for (const s of meters) s.resetCounters()
+      tcpEcho?.resetCounters()
       await shards.reset()
       stats.since = performance.now()
       runtime.resetRequests()
@@ -144,6 +151,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
   let bound: { port: number, url: string }
   let baseline: Running['baseline'] = null
   let relay: NetServer | undefined
+  let tcpEcho: RunningTcpEcho | undefined
   try {
     bound = await listen(servers[0] as Server, config.port, config.host, threads > 1)
     if (threads > 1) {
@@ -158,9 +166,16 @@ export async function serve (config: ServerConfig): Promise<Running> {
       baseline = await listen(servers[1] as Server, config.baselinePort ?? 0, config.host)
       stats.baseline = { views: base.views, port: baseline.port }
     }
+    if (echo !== null) {
+      tcpEcho = await startTcpEcho({
+        ...echo, drainSoon: () => pool.drainSoon(), maxConnections: config.tcpEchoMaxConnections, idleTimeoutMs: config.tcpEchoIdleTimeoutMs, windowSeconds: config.windowSeconds
+      }, config.tcpEchoPort ?? 0, config.host)
+      stats.tcpEcho = tcpEcho.figures
+    }
   } catch (err) {
     // A port in use: release what started so the process can exit with the error.
     for (const s of servers) s.close()
+    await tcpEcho?.close(Promise.resolve())
     relay?.close()
     await shards.kill()
     runtime.close()
@@ -186,7 +201,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
       // it can be lost (graceful-close.ts). Whatever is left at the deadline
       // is cut.
       const left = Math.max(0, config.shutdownGraceMs - (performance.now() - started))
-      await Promise.all([...meters.map(async (m) => await m.close(deadline)), shards.close(left)])
+      await Promise.all([...meters.map(async (m) => await m.close(deadline)), shards.close(left), tcpEcho?.close(deadline)])
       relay?.close()
       runtime.close()
       mesh.close()
@@ -194,5 +209,5 @@ export async function serve (config: ServerConfig): Promise<Running> {
     })()
     return closing
   }
-  return { ...bound, baseline, shutdown, ready, httpThreads }
+  return { ...bound, baseline, tcpEcho: tcpEcho === undefined ? null : { port: tcpEcho.port, url: tcpEcho.url }, shutdown, ready, httpThreads }
 }

@@ -15,6 +15,7 @@ import type { MeshView } from './mesh-facts.js'
 import { percentileKey } from './stats-query.js'
 import type { ContainerMemory } from './container-memory.js'
 import { cachedFor, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
+import type { TcpEchoFigures } from './tcp-echo-stats.js'
 
 export { STATS_PERCENTILES } from './stats-query.js'
 
@@ -37,6 +38,8 @@ export interface StatsContext {
   connections?: ConnectionFigures
   /** The baseline listener's counters and port, null without one. */
   baseline: { views: Views, port: number } | null
+  /** The TCP echo listener's figures (TCP_ECHO_PORT), null or absent without one. */
+  tcpEcho?: TcpEchoFigures | null
 }
 
 const ms = (us: number | null | undefined): number | null => (us === null || us === undefined ? null : usToMs(us))
@@ -48,7 +51,7 @@ type Figure = 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'min' | 'max' | 'avg'
  * A summary's latency in ms, each key `<figure>_<suffix>`: `p50_ms` in a
  * window, `p50_latency_ms` over the lifetime (the original's names).
  */
-function latency<S extends string> (s: Summary, suffix: S): Record<`${Figure}_${S}`, number | null> {
+export function latency<S extends string> (s: Summary, suffix: S): Record<`${Figure}_${S}`, number | null> {
   const figures: Record<Figure, number | null> = {
     p50: ms(s.percentiles['50']),
     p90: ms(s.percentiles['90']),
@@ -229,6 +232,8 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     baseline: base === null || snap.baseline === null
       ? null
       : { port: base.port, ...listenerFigures(base.views, snap.baseline, { seconds: win.seconds, perSecond: win.baselinePerSecond }, sinceReset) },
+    // The TCP echo (TCP_ECHO_PORT): its connections, messages, bytes and echo time.
+    tcp_echo: ctx.tcpEcho == null || snap.tcpEcho == null ? null : ctx.tcpEcho.json(snap.tcpEcho, sinceReset),
     ...(snap.extra === undefined ? {} : extraPercentiles(snap.extra, asked, range))
   }
 }

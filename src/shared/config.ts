@@ -130,6 +130,28 @@ export interface ServerConfig {
    * A port number (0: any free port), or off. Default off (null).
    */
   baselinePort: number | null
+  /**
+   * TCP_ECHO_PORT: a plain TCP echo listener (every byte read is written
+   * back) with its own counters and histograms, for a mesh's L4 cost without
+   * HTTP on top (src/main/tcp-echo.ts). A port number (0: any free port), or
+   * off. Default off (null).
+   */
+  tcpEchoPort: number | null
+  /**
+   * TCP_ECHO_MAX_CONNECTIONS: open echo connections at most; one more is
+   * closed as soon as it is accepted, and counted. Default 1000: each holds
+   * at most its write queue's high-water mark (16 KiB on Node 20, 64 KiB
+   * from Node 22), one read (64 KiB) and its readable buffer (the same
+   * high-water mark) in memory, so 100 to 200 MiB when every one is at its worst.
+   */
+  tcpEchoMaxConnections: number
+  /**
+   * TCP_ECHO_IDLE_TIMEOUT_MS: an echo connection that reads and writes
+   * nothing for this long is closed, in ms; 0 never. Default 3660000 (61
+   * min), above the 1 h idle timeout of Envoy's TCP proxy, so that a proxy in
+   * front closes an idle connection first (as KEEP_ALIVE_TIMEOUT_MS).
+   */
+  tcpEchoIdleTimeoutMs: number
 }
 
 /**
@@ -237,7 +259,10 @@ export const SETTINGS: Setting[] = [
   { env: 'METRICS_NATIVE_SCHEMA', flag: 'metrics-native-schema', key: 'metricsNativeSchema', parse: integer(0, 8), accepts: 'a whole number from 0 to 8 (2^schema native buckets per power of two)' },
   { env: 'METRICS_PROTOBUF', flag: 'metrics-protobuf', key: 'metricsProtobuf', parse: onOff, accepts: 'on or off' },
   { env: 'HTTP_THREADS', flag: 'http-threads', key: 'httpThreads', parse: (t) => (t === 'auto' ? 'auto' : integer(1, 64)(t)), accepts: 'auto or a whole number of threads from 1 to 64' },
-  { env: 'BASELINE_PORT', flag: 'baseline-port', key: 'baselinePort', parse: (t) => (t === 'off' ? null : integer(0, 65535)(t)), accepts: 'a port number from 0 to 65535, or off' }
+  { env: 'BASELINE_PORT', flag: 'baseline-port', key: 'baselinePort', parse: (t) => (t === 'off' ? null : integer(0, 65535)(t)), accepts: 'a port number from 0 to 65535, or off' },
+  { env: 'TCP_ECHO_PORT', flag: 'tcp-echo-port', key: 'tcpEchoPort', parse: (t) => (t === 'off' ? null : integer(0, 65535)(t)), accepts: 'a port number from 0 to 65535, or off' },
+  { env: 'TCP_ECHO_MAX_CONNECTIONS', flag: 'tcp-echo-max-connections', key: 'tcpEchoMaxConnections', parse: integer(1, 1_000_000), accepts: 'a whole number from 1 to 1000000' },
+  { env: 'TCP_ECHO_IDLE_TIMEOUT_MS', flag: 'tcp-echo-idle-timeout-ms', key: 'tcpEchoIdleTimeoutMs', parse: integer(0, 7_200_000), accepts: 'a whole number of ms from 0 (never) to 7200000' }
 ]
 
 export const DEFAULTS: ServerConfig = {
@@ -272,7 +297,10 @@ export const DEFAULTS: ServerConfig = {
   metricsNativeSchema: 8,
   metricsProtobuf: true,
   httpThreads: 'auto',
-  baselinePort: null
+  baselinePort: null,
+  tcpEchoPort: null,
+  tcpEchoMaxConnections: 1000,
+  tcpEchoIdleTimeoutMs: 3_660_000
 }
 
 /**
@@ -316,6 +344,11 @@ export function resolveConfig (flags: ReadonlyMap<string, string>, env: NodeJS.P
   }
   if (config.baselinePort !== null && config.baselinePort !== 0 && config.baselinePort === config.port) {
     throw new ConfigError('BASELINE_PORT', `must differ from PORT (${config.port})`)
+  }
+  if (config.tcpEchoPort !== null && config.tcpEchoPort !== 0) {
+    for (const [name, port] of [['PORT', config.port], ['BASELINE_PORT', config.baselinePort]] as const) {
+      if (port === config.tcpEchoPort) throw new ConfigError('TCP_ECHO_PORT', `must differ from ${name} (${port})`)
+    }
   }
   return config
 }

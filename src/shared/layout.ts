@@ -30,7 +30,9 @@
 // the server makes a second buffer of this same layout: its own counters, ring
 // and histograms, so both listeners run the same hot path on their own memory
 // and nothing per request asks which listener it is. WORKER_STARTS is counted
-// in the main listener's buffer only.
+// in the main listener's buffer only. The TCP echo (TCP_ECHO_PORT) has a buffer
+// of this layout too: REQUESTS counts its echoed messages, ERRORS its
+// connections that failed, and ECHO_* are its own.
 
 import { countsArrayLength } from './counts-length.js'
 
@@ -44,7 +46,10 @@ export const C = {
   ABORTED: 2, // client went away before the response finished
   ENVOY_MADE: 3, // requests with Envoy-made headers (x-request-id with x-envoy-* or XFCC): read by the mesh detector
   TRACED: 4, // requests with tracing headers (x-b3-*, b3, traceparent): reported, not hops
-  // 5..7: spare (were status classes; classes are now sums over STATUS)
+  // 5..6: the TCP echo's own buffer only (src/main/tcp-echo.ts); spare in the HTTP listeners'
+  ECHO_PAUSES: 5, // reads paused because a connection's write queue was full (its peer reads slower than it sends)
+  ECHO_IDLE_CLOSED: 6, // connections closed after TCP_ECHO_IDLE_TIMEOUT_MS of silence
+  // 7: spare (5..7 were status classes; classes are now sums over STATUS)
   VIA_PROXY: 8, // requests that crossed at least one proxy or mesh hop
   PROXY_HOPS: 9, // sum of X-Forwarded-For / Via hops
   MESH_HOPS: 10, // sum of Envoy hops (mesh markers)

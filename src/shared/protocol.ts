@@ -18,6 +18,9 @@ export interface WorkerData {
   layout: LayoutConfig
   /** The baseline buffer's layout: the main one's, with one shard (the baseline listener has one thread). */
   baselineLayout: LayoutConfig | null
+  /** The TCP echo's buffer (TCP_ECHO_PORT) and its layout (one shard), or null without one. */
+  tcpEchoSab?: SharedArrayBuffer | null
+  tcpEchoLayout?: LayoutConfig | null
   /** PODMETER_FAULTS: the `fault` task works only when this is true. */
   faults: boolean
   /** PODMETER_FAULT_START_MS: with faults on, the first worker blocks this long before it attaches. */
@@ -40,8 +43,8 @@ export type Task =
   | { op: 'snapshot', second: number, percentiles: number[], extra?: { range: Range, percentiles: number[] } }
   /** Carries out the resets the shards have made (their rings' fences, ring.ts). */
   | { op: 'reset', second: number }
-  /** `schema`: also the native histogram of that schema (src/shared/native-histogram.ts). */
-  | { op: 'buckets', second: number, boundsUs: number[], schema?: number }
+  /** `schema`: also the native histogram of that schema (src/shared/native-histogram.ts); `listener`: the TCP echo's instead of the main one's. */
+  | { op: 'buckets', second: number, boundsUs: number[], schema?: number, listener?: 'tcp-echo' }
   | { op: 'histogram', second: number, range: Range, format: 'json' | 'hgrm' }
   | { op: 'fault', second: number, mode: FaultMode, ms: number }
 
@@ -55,6 +58,8 @@ export interface Snapshot extends ListenerSnapshot {
   ok: true
   /** The baseline listener's histograms, null without one. */
   baseline: ListenerSnapshot | null
+  /** The TCP echo's histograms (per message), null without it. */
+  tcpEcho?: ListenerSnapshot | null
   /** The snapshot task's `extra` percentiles over its range (main listener). */
   extra?: Summary
   /** Samples recorded by this task's drain. */

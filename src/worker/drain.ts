@@ -68,13 +68,14 @@ class Listener {
   }
 }
 
-const { sab, baselineSab, layout, baselineLayout, faults, startStallMs } = workerData as WorkerData
+const { sab, baselineSab, layout, baselineLayout, tcpEchoSab, tcpEchoLayout, faults, startStallMs } = workerData as WorkerData
 if (startStallMs > 0 && readCounter(attach(sab, layout), C.WORKER_STARTS) === 0) {
   // PODMETER_FAULT_START_MS: the first worker is slow to start.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, startStallMs)
 }
 const main = new Listener(sab, layout)
 const baseline = baselineSab === null ? null : new Listener(baselineSab, baselineLayout ?? layout)
+const tcpEcho = tcpEchoSab == null ? null : new Listener(tcpEchoSab, tcpEchoLayout ?? layout)
 // The exports (buckets, histogram, extra percentiles) and injected faults are the main listener's.
 const { views, ring, store } = main
 inc(views.counters, C.WORKER_STARTS)
@@ -82,7 +83,7 @@ inc(views.counters, C.WORKER_STARTS)
 let armed: 'throw' | 'exit' | undefined
 
 function drain (second: number): number {
-  return main.drain(second) + (baseline === null ? 0 : baseline.drain(second))
+  return main.drain(second) + (baseline === null ? 0 : baseline.drain(second)) + (tcpEcho === null ? 0 : tcpEcho.drain(second))
 }
 
 /**
@@ -127,13 +128,15 @@ export default function run (task: Task): TaskResult | Promise<never> {
       return { ok: true, drained: drain(task.second) }
     case 'snapshot': {
       const drained = drain(task.second)
-      const snap: Snapshot = { ok: true, drained, ...main.snapshot(task.percentiles), baseline: baseline?.snapshot(task.percentiles) ?? null }
+      const snap: Snapshot = { ok: true, drained, ...main.snapshot(task.percentiles), baseline: baseline?.snapshot(task.percentiles) ?? null, tcpEcho: tcpEcho?.snapshot(task.percentiles) ?? null }
       if (task.extra !== undefined) snap.extra = store.summary(task.extra.range, task.extra.percentiles)
       return snap
     }
     case 'buckets': {
       const drained = drain(task.second)
-      const r = store.range('lifetime')
+      const from = task.listener === 'tcp-echo' ? tcpEcho?.store : store
+      if (from === undefined) return { ok: false, code: 'BAD_TASK', message: 'no TCP echo listener (TCP_ECHO_PORT is off)' }
+      const r = from.range('lifetime')
       // _count and +Inf come from the same counts as the buckets, so the
       // exposition is consistent even if a worker died between recording a
       // sample's counts and its exact figures.
@@ -159,6 +162,7 @@ export default function run (task: Task): TaskResult | Promise<never> {
     case 'reset':
       main.reset(task.second)
       baseline?.reset(task.second)
+      tcpEcho?.reset(task.second)
       return { ok: true, drained: 0 }
     default:
       return { ok: false, code: 'BAD_TASK', message: `unknown task ${JSON.stringify(task)}` }

@@ -10,13 +10,14 @@ import { parseArgs, Reader } from '../../src/cli/args.js'
 import { COMPARE_SPEC } from '../../src/cli/compare.js'
 import { LOAD_SPEC } from '../../src/cli/load.js'
 import { parseUrl, readLoadOptions } from '../../src/cli/load-options.js'
+import { parseTcpUrl, readTcpLoadOptions } from '../../src/cli/tcp-options.js'
 import { loadConfig } from '../../src/cli/serve.js'
 import { SETTINGS, type ServerConfig } from '../../src/shared/config.js'
 import { request, ROOT, startServer } from '../support/helpers.js'
 import { expandArgs, one, render, type K8sObject } from '../support/kustomize.js'
 
 const MODES = ['plain', 'sidecar', 'ambient', 'ambient-waypoint'] as const
-const CLIENTS = ['client', 'client-baseline', 'client-same-node', 'client-cross-node'] as const
+const CLIENTS = ['client', 'client-baseline', 'client-same-node', 'client-cross-node', 'client-tcp'] as const
 const NAMESPACE: Record<(typeof MODES)[number], string> = {
   plain: 'podmeter-plain', sidecar: 'podmeter-sidecar', ambient: 'podmeter-ambient', 'ambient-waypoint': 'podmeter-waypoint'
 }
@@ -125,6 +126,7 @@ describe('the server Deployment', () => {
       const config = serverConfig(d)
       assert.equal(config.port, portNumber(c, 'http'), mode)
       assert.equal(config.baselinePort, portNumber(c, 'baseline'), `${mode}: the in-pod baseline listener is on`)
+      assert.equal(config.tcpEchoPort, portNumber(c, 'tcp-echo'), `${mode}: the TCP echo is on, at its container port`)
       assert.ok(config.keepAliveTimeoutMs > ENVOY_IDLE_TIMEOUT_MS, `${mode}: KEEP_ALIVE_TIMEOUT_MS ${config.keepAliveTimeoutMs} ms must exceed Envoy's ${ENVOY_IDLE_TIMEOUT_MS} ms (503 UC)`)
       assert.ok(config.shutdownDelayMs >= 3000, `${mode}: SHUTDOWN_DELAY_MS keeps answering while the endpoints go away`)
       assert.equal(c.lifecycle?.preStop, undefined, `${mode}: no preStop sleep on top of SHUTDOWN_DELAY_MS`)
@@ -136,7 +138,7 @@ describe('the server Deployment', () => {
     const d = one(objects('plain'), 'Deployment', 'podmeter')
     const c = container(d, 'podmeter')
     const probes = { startupProbe: '/readyz', readinessProbe: '/readyz', livenessProbe: '/livez' }
-    const pm = await startServer({ ...serverConfig(d), host: '127.0.0.1', port: 0, baselinePort: 0 })
+    const pm = await startServer({ ...serverConfig(d), host: '127.0.0.1', port: 0, baselinePort: 0, tcpEchoPort: 0 })
     try {
       for (const [probe, path] of Object.entries(probes)) {
         assert.deepEqual(c[probe]?.httpGet, { path, port: 'http' }, probe)
@@ -171,7 +173,7 @@ describe('the server Deployment', () => {
     }
   })
 
-  test('the Services select the pods, name their ports, and the baseline Service is on the baseline port', () => {
+  test('the Services select the pods, name their ports with their protocol, and the baseline and TCP echo Services are on their ports', () => {
     for (const mode of MODES) {
       const d = one(objects(mode), 'Deployment', 'podmeter')
       const c = container(d, 'podmeter')
@@ -179,12 +181,16 @@ describe('the server Deployment', () => {
       for (const s of objects(mode).filter((o) => o.kind === 'Service')) {
         for (const [k, v] of Object.entries(s.spec.selector as Record<string, string>)) assert.equal(labels[k], v, `${mode}: ${s.metadata.name} selects the pods`)
         for (const p of s.spec.ports) {
-          assert.equal(p.appProtocol, 'http', `${mode}: ${s.metadata.name} tells Istio the protocol`)
+          // Istio reads the protocol from appProtocol, else from the name's prefix: both say the same.
+          const protocol = p.name.startsWith('tcp') ? 'tcp' : 'http'
+          assert.ok(p.name === protocol || p.name.startsWith(`${protocol}-`), `${mode}: ${s.metadata.name} port ${p.name} is named for its protocol`)
+          assert.equal(p.appProtocol, protocol, `${mode}: ${s.metadata.name} tells Istio the protocol`)
           assert.equal(p.port, portNumber(c, p.targetPort), `${mode}: ${s.metadata.name} port ${p.port} equals the pod's ${p.targetPort} port`)
         }
       }
       assert.equal(one(objects(mode), 'Service', 'podmeter').spec.ports[0].targetPort, 'http')
       assert.equal(one(objects(mode), 'Service', 'podmeter-baseline').spec.ports[0].targetPort, 'baseline')
+      assert.deepEqual(one(objects(mode), 'Service', 'podmeter-tcp-echo').spec.ports, [{ name: 'tcp-echo', port: 8082, targetPort: 'tcp-echo', appProtocol: 'tcp' }], `${mode}: opaque TCP to Istio`)
     }
   })
 })
@@ -237,6 +243,7 @@ describe('each overlay puts the pod in its mesh mode', () => {
     assert.deepEqual(gw.spec.listeners, [{ name: 'mesh', port: 15008, protocol: 'HBONE' }])
     assert.equal(one(list, 'Service', 'podmeter').metadata.labels?.['istio.io/use-waypoint'], gw.metadata.name)
     assert.equal(one(list, 'Service', 'podmeter-baseline').metadata.labels?.['istio.io/use-waypoint'], undefined, 'the baseline measures ztunnel alone')
+    assert.equal(one(list, 'Service', 'podmeter-tcp-echo').metadata.labels?.['istio.io/use-waypoint'], undefined, 'the TCP echo measures ztunnel alone')
     assert.equal(nsLabels('ambient-waypoint')['istio.io/use-waypoint'], undefined)
     assert.equal(labels('ambient-waypoint')['istio.io/use-waypoint'], undefined)
   })
@@ -281,6 +288,21 @@ describe('the client Jobs', () => {
     const o = readLoadOptions(new Reader(parsed, LOAD_SPEC), parseUrl(url))
     assert.equal(o.label, 'podmeter-sidecar')
     assert.ok(o.qps !== undefined && o.durationUs !== undefined && o.durationUs >= 10_000_000, 'a fixed rate for long enough to see the tail')
+  })
+
+  test('client-tcp: podmeter load at the TCP echo Service, the pod\'s /stats read after it; arguments the real parser accepts', () => {
+    const c = container(one(objects('client-tcp'), 'Job'), 'load')
+    const [command, ...rest] = expandArgs(c, { POD_NAMESPACE: 'podmeter-ambient' })
+    assert.equal(command, 'load')
+    const parsed = parseArgs(rest, LOAD_SPEC)
+    assert.equal(parsed.positionals.length, 1)
+    const echoService = one(objects('plain'), 'Service', 'podmeter-tcp-echo')
+    assert.equal(parsed.positionals[0], `tcp://${echoService.metadata.name}:${String(echoService.spec.ports[0].port)}`)
+    const o = readTcpLoadOptions(new Reader(parsed, LOAD_SPEC), parseTcpUrl(parsed.positionals[0] as string))
+    assert.equal(o.port, server().tcpEchoPort)
+    assert.equal(o.load.label, 'podmeter-ambient-tcp')
+    assert.ok(o.load.qps !== undefined && o.load.durationUs !== undefined && o.load.durationUs >= 10_000_000, 'a fixed rate for long enough to see the tail')
+    assert.equal(o.load.statsUrl, `http://podmeter:${server().port}/stats`, 'the pod\'s own echo time, from the measured port\'s /stats')
   })
 
   test('client-baseline: podmeter compare, the baseline port first, then the measured port of the same pod; arguments the real parser accepts', () => {

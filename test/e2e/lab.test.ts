@@ -1,6 +1,7 @@
 // `npm run lab` end to end in its short mode: real nginx and HAProxy with
-// mTLS in front of four PodMeters, `podmeter compare` over them, the checks
-// and the report; and Ctrl-C stops every process it started.
+// mTLS in front of four PodMeters, `podmeter compare` over them, the L4 part
+// (a TCP echo direct and behind HAProxy tcp, `podmeter load tcp://…`), the
+// checks and the report; and Ctrl-C stops every process it started.
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -16,6 +17,7 @@ import { ROOT, waitFor } from '../support/helpers.js'
 
 const LAB = fileURLToPath(new URL('../../lab/run.js', import.meta.url))
 const NAMES = ['direct', 'ambient-l4', 'ambient-l7', 'sidecar']
+const L4_NAMES = ['tcp-direct', 'tcp-haproxy', 'tcp-ambient-l4']
 const out = mkdtempSync(join(tmpdir(), 'podmeter-lab-test-'))
 after(() => rmSync(out, { recursive: true, force: true }))
 
@@ -56,7 +58,7 @@ function descendants (root: number): number[] {
 
 const alive = (pid: number): boolean => processes().some((p) => p.pid === pid)
 
-test('the short lab: four topologies, each PodMeter sees its mode and hops, the report has them all', async () => {
+test('the short lab: four topologies, each PodMeter sees its mode and hops; three L4 paths, each counted alike on both sides; the report has them all', async () => {
   const lab = startLab(['--short', '--quiet', '--out', out])
   const code = await lab.exit
   assert.equal(code, 0, lab.output())
@@ -76,6 +78,14 @@ test('the short lab: four topologies, each PodMeter sees its mode and hops, the 
   assert.deepEqual(checks.topologies.map((t) => [t.name, t.seen.mode, t.seen.meshHops, t.seen.envoyMade > 0]), [
     ['direct', 'none', 0, false], ['ambient-l4', 'ambient-l4', 0, false], ['ambient-l7', 'ambient-l7', 1, true], ['sidecar', 'sidecar', 2, true]
   ])
+  assert.deepEqual(checks.l4?.map((c) => c.name), L4_NAMES)
+  for (const c of checks.l4 ?? []) {
+    assert.deepEqual(c.failures, [], c.name)
+    assert.equal(c.rounds, 3, c.name)
+    assert.equal(c.errors, 0, c.name)
+    assert.ok(c.messages > 0 && c.pod_messages === c.messages, `${c.name}: the pod echoed what the client got back (${c.pod_messages} / ${c.messages})`)
+    assert.ok(c.round_trip_p50_ms !== null && c.pod_p50_ms !== null, c.name)
+  }
   assert.equal(checks.ok, true)
 
   // Ordering only where it is robust: no hop at all against two L7 proxies with mTLS.
@@ -86,6 +96,9 @@ test('the short lab: four topologies, each PodMeter sees its mode and hops, the 
 
   const md = readFileSync(join(out, 'report.md'), 'utf8')
   for (const name of NAMES) assert.match(md, new RegExp(`^\\| ${name} \\| client `, 'm'))
+  assert.match(md, /^## L4: the TCP echo, direct and behind HAProxy tcp$/m)
+  for (const name of L4_NAMES) assert.match(md, new RegExp(`^\\| ${name} \\| client .* TCP echo \\| [\\d.]+ \\|`, 'm'))
+  assert.match(md, /^podmeter load tcp:\/\/HOST:PORT .*--rate 200/m)
   assert.match(md, /\| end to end p50 \|/)
   const html = readFileSync(join(out, 'report.html'), 'utf8')
   for (const name of NAMES) assert.ok(html.includes(name), `report.html names ${name}`)
@@ -98,11 +111,11 @@ test('Ctrl-C (SIGINT) stops every process the lab started', async () => {
   await waitFor('the compare process', () => processes().some((p) => p.ppid === lab.pid && p.cmdline.includes(' compare ')), 5000)
   const children = descendants(lab.pid)
   const work = /work dir (\S+)/.exec(lab.output())?.[1] as string
-  // Four PodMeters, seven proxies, one compare.
-  assert.equal(children.length, 12, processes().filter((p) => children.includes(p.pid)).map((p) => p.cmdline).join('\n'))
+  // Four PodMeters, seven proxies, one compare; and the L4 part's PodMeter and three HAProxies.
+  assert.equal(children.length, 16, processes().filter((p) => children.includes(p.pid)).map((p) => p.cmdline).join('\n'))
   lab.kill('SIGINT')
   assert.equal(await lab.exit, 130, lab.output())
-  assert.match(lab.output(), /lab: SIGINT, stopping 12 processes/)
+  assert.match(lab.output(), /lab: SIGINT, stopping 16 processes/)
   assert.deepEqual(children.filter(alive), [])
   assert.ok(!existsSync(work), 'the work dir is removed')
 })

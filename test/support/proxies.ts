@@ -12,6 +12,7 @@
 //   envoy-client   HAProxy as the client-side sidecar: x-request-id,
 //                  x-forwarded-proto, x-envoy-attempt-count
 //   envoy-server   nginx as the server-side sidecar: x-forwarded-client-cert
+// and startHaproxyTcp, HAProxy in `mode tcp` for the TCP echo.
 //
 // delayProxy is a plain TCP hop of known delay, to put behind a real proxy.
 
@@ -159,6 +160,27 @@ export async function startHaproxy (upstream: string, kind: ProxyKind): Promise<
   return await start(`haproxy-${kind}`, bin,
     (dir) => ['-db', '-f', join(dir, 'haproxy.cfg')],
     (_dir, port) => haproxyConfig(port, upstream, kind), 'haproxy.cfg')
+}
+
+/** HAProxy in `mode tcp` (ztunnel's part: bytes forwarded, nothing added) in front of `upstream` (host:port). */
+export async function startHaproxyTcp (upstream: string): Promise<Proxy> {
+  const bin = findBinary('haproxy')
+  return await start('haproxy-tcp', bin,
+    (dir) => ['-db', '-f', join(dir, 'haproxy.cfg')],
+    (_dir, port) => `
+global
+  maxconn 256
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend in
+  bind 127.0.0.1:${port}
+  default_backend echo
+backend echo
+  server echo ${upstream}
+`, 'haproxy.cfg')
 }
 
 /** Proxies started front to back: the first one is where clients connect; the last forwards to `upstream`. */
