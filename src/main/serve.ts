@@ -7,7 +7,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { reusePortWorks, type ServerConfig } from '../shared/config.js'
-import { C, create, readCounter, type LayoutConfig } from '../shared/layout.js'
+import { create, type LayoutConfig } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
 import { AdminGate } from './admin.js'
 import { MeshDetector } from './mesh-detect.js'
@@ -18,7 +18,7 @@ import { cachedFor, RuntimeMonitor } from './runtime.js'
 import { listenForRelay } from './relay.js'
 import { createMeterServer, type Meter, type MeterServer } from './server.js'
 import { ShardThreads } from './shards.js'
-import type { StatsContext } from './stats.js'
+import { rateFigures, type StatsContext } from './stats.js'
 
 export interface Running {
   port: number
@@ -84,11 +84,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const base = config.baselinePort === null ? null : meter(layout)
   const listeners = base === null ? [main] : [main, base]
   const pool = new HistogramPool(main.views, base?.views ?? null, config)
-  const runtime = new RuntimeMonitor(
-    config.windowSeconds,
-    () => readCounter(main.views, C.REQUESTS),
-    base === null ? undefined : () => readCounter(base.views, C.REQUESTS)
-  )
+  const runtime = new RuntimeMonitor(config.windowSeconds, () => rateFigures(main.views, base?.views ?? null))
   // Mesh detection reads the main listener's header counters: the baseline
   // port is the unmeshed one.
   const mesh = new MeshDetector({

@@ -4,9 +4,11 @@
 // request the hot path does a performance.now() pair, one pass over the raw
 // headers, a few Atomics.add on the shared counters and one ring push: no
 // lock, no message to a worker, nothing allocated beyond what node:http
-// itself does and the Server-Timing string.
+// itself does and the Server-Timing string. Its body bytes cost nothing
+// either: they are the status's default body, summed from the status
+// counters (status-bodies.ts).
 
-import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
+import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { ApiError } from '../shared/errors.js'
 import { add, C, inc, STATUS_MIN, zeroShardCounters, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
@@ -18,6 +20,7 @@ import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { edgeError } from './request-edge.js'
 import { sendError, type Routes } from './reply.js'
 import { allowed, createRoutes, dispatch, type RouteContext } from './routes.js'
+import { BODY, LENGTH } from './status-bodies.js'
 
 /** One listener's shared memory: its counters and the producing end of its ring. */
 export interface Meter {
@@ -51,18 +54,6 @@ export interface RelayParts extends HotPathParts {
   relay: (req: IncomingMessage, res: ServerResponse) => void
   /** The main thread's routes' Allow values, by path. */
   allowed: Readonly<Record<string, string>>
-}
-
-// Bodies and their lengths by status, built once: `OK\n` for 200, the reason
-// phrase otherwise. 204 and 304 have neither (RFC 9110 8.6, 15.3.5, 15.4.5:
-// no body, and no Content-Length on a 204); ?status= never asks for a 1xx.
-const BODY: string[] = []
-const LENGTH: Array<string | undefined> = []
-for (let s = 200; s <= 599; s++) {
-  if (s === 204 || s === 304) continue
-  const body = s === 200 ? 'OK\n' : `${STATUS_CODES[s] ?? 'Status ' + String(s)}\n`
-  BODY[s] = body
-  LENGTH[s] = String(Buffer.byteLength(body))
 }
 
 // The Server-Timing value, `app;dur=<ms with µs resolution>`. Building it per
