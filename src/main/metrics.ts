@@ -127,7 +127,7 @@ export class MetricsExporter {
       return samples
     })
     own('podmeter_requests_aborted_total', 'Measured requests whose client went away before the response was delivered (no status code, no latency sample)', 'counter', () => [{ value: n(C.ABORTED) }])
-    own('podmeter_request_bytes_total', 'Request body bytes read by measured requests, aborted ones included', 'counter', () => [{ value: requestBytes(v) }])
+    own('podmeter_request_bytes_total', 'Request body bytes read by measured requests (POST and PUT to /), aborted ones included', 'counter', () => [{ value: requestBytes(v) }])
     own('podmeter_response_bytes_total', 'Response body bytes of measured requests answered (headers not included)', 'counter', () => [{ value: responseBytes(v) }])
     own('podmeter_samples_dropped_total', 'Latency samples lost because the ring between the threads was full (the request is still counted)', 'counter', () => [{ value: n(C.SAMPLES_DROPPED) }])
     own('podmeter_samples_clamped_total', 'Latency samples outside the histogram range, recorded at its edge', 'counter', () => [{ value: n(C.SAMPLES_CLAMPED) }])

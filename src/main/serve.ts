@@ -111,6 +111,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     stats,
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
+    maxSize: config.maxSize,
     metricsBucketsUs: config.metricsBucketsUs,
     metricsNativeSchema: config.metricsNativeSchema,
     metricsProtobuf: config.metricsProtobuf,
@@ -147,7 +148,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
       relay = await listenForRelay(servers[0] as Server, socketPath)
       const limits = { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections }
       await shards.start(threads, {
-        sab: main.views.sab, layout: main.views.config, host: config.host, port: bound.port, socketPath, allowed: (meters[0] as MeterServer).allowed, delayUs: config.delayUs, maxDelayUs: config.maxDelayUs, limits
+        sab: main.views.sab, layout: main.views.config, host: config.host, port: bound.port, socketPath, allowed: (meters[0] as MeterServer).allowed, delayUs: config.delayUs, maxDelayUs: config.maxDelayUs, maxSize: config.maxSize, limits
       }, () => pool.drainSoon())
     }
     if (base !== null) {

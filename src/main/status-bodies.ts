@@ -4,9 +4,9 @@
 // Response bytes are counted without a cost on the plain path (server.ts:
 // `GET /` with no query, or with `delay` and `status` alone), whose answer is
 // always its status's default body: those bytes are Σ LENGTH[s] × STATUS[s],
-// read from counters it keeps anyway. An answer with any other body adds
-// the bytes it did send to C.BYTES_OUT, and its status's default length to
-// C.DEFAULT_BYTES_UNSENT, which the sum takes back.
+// read from counters it keeps anyway. Every other answer (shaped.ts,
+// upload.ts) adds the bytes it did send to C.BYTES_OUT, and its status's
+// default length to C.DEFAULT_BYTES_UNSENT, which the sum takes back.
 
 import { STATUS_CODES } from 'node:http'
 import { C, readCounter, readStatus, STATUS_MAX, STATUS_MIN, type Views } from '../shared/layout.js'
@@ -27,7 +27,7 @@ for (let s = STATUS_MIN; s <= STATUS_MAX; s++) {
   LENGTH[s] = String(BYTES[s])
 }
 
-/** Request body bytes read by measured requests, aborted ones included, over every shard. */
+/** Request body bytes read by measured requests (POST and PUT), aborted ones included, over every shard. */
 export function requestBytes (v: Views): number {
   return readCounter(v, C.BYTES_IN)
 }
