@@ -51,6 +51,8 @@ export class ConnectionGuard {
   readonly #allowOf: AllowOf
   /** Sockets with a refused request: what the client pipelined after it is never served. */
   readonly #closing = new WeakSet<Duplex>()
+  /** The request whose body a handler reads on each socket (POST /, upload.ts). */
+  readonly #bodies = new WeakMap<Duplex, IncomingMessage>()
 
   constructor (server: Server, views: Views, maxConnections: number, allowOf: AllowOf) {
     this.#views = views
@@ -95,6 +97,18 @@ export class ConnectionGuard {
     sendError(res, err, { connection: 'close' })
   }
 
+  /**
+   * A handler reads `req`'s body (`on`), or no longer does. Until it has
+   * arrived whole, a parse error on its connection is in that body: the
+   * request it belongs to ends unanswered and its handler counts it
+   * (aborted), so the connection is cut rather than answered 400 and
+   * counted as refused too.
+   */
+  reading (req: IncomingMessage, on: boolean): void {
+    if (on) this.#bodies.set(req.socket, req)
+    else if (this.#bodies.get(req.socket) === req) this.#bodies.delete(req.socket)
+  }
+
   /** True when `socket` carried a refused request: nothing more on it is served. */
   closing (socket: Duplex): boolean {
     return this.#closing.has(socket)
@@ -119,6 +133,7 @@ export class ConnectionGuard {
     // linger): nothing more to say.
     if (socket.writableEnded) return
     if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return }
+    if (this.#bodies.get(socket)?.complete === false) { socket.destroy(); return }
     // As node does by default: answer only when no response of this socket
     // has begun, or our bytes would land inside it.
     const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage

@@ -20,6 +20,7 @@ export interface ShardData {
   allowed: Record<string, string>
   delayUs: number
   maxDelayUs: number
+  maxSize: number
   limits: HotPathParts['limits']
 }
 
@@ -36,6 +37,7 @@ const meter = createMeterServer({
   ring: new RingProducer(views),
   delayUs: d.delayUs,
   maxDelayUs: d.maxDelayUs,
+  maxSize: d.maxSize,
   limits: d.limits,
   // The ring is filling: ask the main thread's pool, at most once a millisecond.
   drainSoon: () => {

@@ -26,6 +26,7 @@ import { EVENT_LOOP_DELAY_NAMES, EventLoopDelay } from './event-loop-delay.js'
 import { negotiate } from './metrics-format.js'
 import type { JsonMetric } from './metrics-proto.js'
 import { MESH_MODES, type MeshView } from './mesh-facts.js'
+import { requestBytes, responseBytes } from './status-bodies.js'
 import type { HistogramPool } from './pool.js'
 import { addTcpEchoMetrics } from './tcp-echo-metrics.js'
 import type { TcpEchoFigures } from './tcp-echo-stats.js'
@@ -132,6 +133,8 @@ export class MetricsExporter {
       return samples
     })
     own('podmeter_requests_aborted_total', 'Measured requests whose client went away before the response was delivered (no status code, no latency sample)', 'counter', () => [{ value: n(C.ABORTED) }])
+    own('podmeter_request_bytes_total', 'Request body bytes read by measured requests (POST and PUT to /), aborted ones included', 'counter', () => [{ value: requestBytes(v) }])
+    own('podmeter_response_bytes_total', 'Response body bytes of measured requests answered (headers not included)', 'counter', () => [{ value: responseBytes(v) }])
     own('podmeter_samples_dropped_total', 'Latency samples lost because the ring between the threads was full (the request is still counted)', 'counter', () => [{ value: n(C.SAMPLES_DROPPED) }])
     own('podmeter_samples_clamped_total', 'Latency samples outside the histogram range, recorded at its edge', 'counter', () => [{ value: n(C.SAMPLES_CLAMPED) }])
     own('podmeter_unmeasured_requests_total', 'Requests not measured: probes, /stats, /metrics, health checks, bad queries', 'counter', () => [{ value: n(C.UNMEASURED) }])

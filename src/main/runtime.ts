@@ -1,7 +1,8 @@
 // The process and machine figures of /stats, gathered off the hot path:
-// a one-second ticker samples the request counter and event-loop utilization
-// (for the window's rate), a PerformanceObserver counts GCs and their pauses,
-// and the rest is read when /stats asks.
+// a one-second ticker samples the counters that /stats gives a rate of
+// (requests and body bytes, stats.ts rateFigures) and event-loop
+// utilization, a PerformanceObserver counts GCs and their pauses, and the
+// rest is read when /stats asks.
 //
 // Not v8.GCProfiler: it keeps a few KiB of native memory per GC, and its
 // stop()/start() cycle leaks more. At full load (about 50 scavenges a second)
@@ -17,7 +18,7 @@ const MiB = 1024 * 1024
 const LOOP_RESOLUTION_MS = 20
 const GiB = 1024 * MiB
 
-interface Tick { at: number, requests: number, baseline: number, elu: EventLoopUtilization }
+interface Tick { at: number, figures: readonly number[], elu: EventLoopUtilization }
 
 /**
  * `fn`, called at most once per `ttlMs`: figures that move slowly (file reads,
@@ -46,18 +47,16 @@ export class RuntimeMonitor {
     }
   })
 
-  readonly #readRequests: () => number
-  readonly #readBaseline: () => number
+  readonly #read: () => readonly number[]
   #gcCount = 0
   #gcLastPauseMs = 0
   #gcPauseTotalMs = 0
   readonly startedAt = performance.now()
 
-  /** `readRequests` and `readBaseline`: the main and the baseline listener's request counters. */
-  constructor (windowSeconds: number, readRequests: () => number, readBaseline: () => number = () => 0) {
+  /** `read`: the counters to give a rate of, always in the same order (stats.ts, rateFigures). */
+  constructor (windowSeconds: number, read: () => readonly number[]) {
     this.#keep = windowSeconds + 2
-    this.#readRequests = readRequests
-    this.#readBaseline = readBaseline
+    this.#read = read
     this.#loopDelay.enable()
     this.#gc.observe({ entryTypes: ['gc'] })
     this.#tick()
@@ -66,27 +65,26 @@ export class RuntimeMonitor {
   }
 
   #tick (): void {
-    this.#ticks.push({ at: performance.now(), requests: this.#readRequests(), baseline: this.#readBaseline(), elu: performance.eventLoopUtilization() })
+    this.#ticks.push({ at: performance.now(), figures: this.#read(), elu: performance.eventLoopUtilization() })
     if (this.#ticks.length > this.#keep) this.#ticks.shift()
   }
 
-  /** Requests per second (each listener's) and event-loop utilization over the last `seconds` (or since start). */
-  window (seconds: number, requestsNow: number, baselineNow = 0): { seconds: number, requestsPerSecond: number, baselinePerSecond: number, elu: number } {
-    const now = performance.now()
-    const from = now - seconds * 1000
+  /** Each figure's rate per second, from `now` (what `read` gives now), and event-loop utilization, over the last `seconds` (or since start). */
+  window (seconds: number, now: readonly number[]): { seconds: number, perSecond: number[], elu: number } {
+    const at = performance.now()
+    const from = at - seconds * 1000
     // The oldest tick inside the window, or the first one when we are younger than it.
     const base = this.#ticks.find((t) => t.at >= from - 1) ?? this.#ticks[0] as Tick
-    const span = Math.max(now - base.at, 1) / 1000
+    const span = Math.max(at - base.at, 1) / 1000
     const elu = performance.eventLoopUtilization(performance.eventLoopUtilization(), base.elu)
     return {
       seconds: span,
-      requestsPerSecond: Math.max(0, requestsNow - base.requests) / span,
-      baselinePerSecond: Math.max(0, baselineNow - base.baseline) / span,
+      perSecond: now.map((n, i) => Math.max(0, n - (base.figures[i] ?? 0)) / span),
       elu: elu.utilization
     }
   }
 
-  /** Forget request history (after /stats/reset): rates restart from zero. */
+  /** Forget the counters' history (after /stats/reset): rates restart from zero. */
   resetRequests (): void {
     this.#ticks.length = 0
     this.#tick()

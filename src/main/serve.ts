@@ -8,7 +8,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { reusePortWorks, type ServerConfig } from '../shared/config.js'
-import { C, create, readCounter, type LayoutConfig } from '../shared/layout.js'
+import { create, type LayoutConfig } from '../shared/layout.js'
 import { RingProducer } from '../shared/ring.js'
 import { AdminGate } from './admin.js'
 import { MeshDetector } from './mesh-detect.js'
@@ -20,7 +20,7 @@ import { listenForRelay } from './relay.js'
 import { createMeterServer, type Meter, type MeterServer } from './server.js'
 import { ShardThreads } from './shards.js'
 import { startTcpEcho, type RunningTcpEcho } from './tcp-echo.js'
-import type { StatsContext } from './stats.js'
+import { rateFigures, type StatsContext } from './stats.js'
 
 export interface Running {
   port: number
@@ -90,11 +90,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
   const listeners = base === null ? [main] : [main, base]
   const echo = config.tcpEchoPort === null ? null : meter(layout)
   const pool = new HistogramPool(main.views, base?.views ?? null, config, echo?.views ?? null)
-  const runtime = new RuntimeMonitor(
-    config.windowSeconds,
-    () => readCounter(main.views, C.REQUESTS),
-    base === null ? undefined : () => readCounter(base.views, C.REQUESTS)
-  )
+  const runtime = new RuntimeMonitor(config.windowSeconds, () => rateFigures(main.views, base?.views ?? null))
   // Mesh detection reads the main listener's header counters: the baseline
   // port is the unmeshed one.
   const mesh = new MeshDetector({
@@ -121,6 +117,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
     stats,
     delayUs: config.delayUs,
     maxDelayUs: config.maxDelayUs,
+    maxSize: config.maxSize,
     metricsBucketsUs: config.metricsBucketsUs,
     metricsNativeSchema: config.metricsNativeSchema,
     metricsProtobuf: config.metricsProtobuf,
@@ -159,7 +156,7 @@ export async function serve (config: ServerConfig): Promise<Running> {
       relay = await listenForRelay(servers[0] as Server, socketPath)
       const limits = { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections }
       await shards.start(threads, {
-        sab: main.views.sab, layout: main.views.config, host: config.host, port: bound.port, socketPath, allowed: (meters[0] as MeterServer).allowed, delayUs: config.delayUs, maxDelayUs: config.maxDelayUs, limits
+        sab: main.views.sab, layout: main.views.config, host: config.host, port: bound.port, socketPath, allowed: (meters[0] as MeterServer).allowed, delayUs: config.delayUs, maxDelayUs: config.maxDelayUs, maxSize: config.maxSize, limits
       }, () => pool.drainSoon())
     }
     if (base !== null) {

@@ -1,16 +1,20 @@
 // The HTTP server's hot path, `GET /`: onRequest → root → respond (at once,
 // or after its delay through Delayed and fire), then record. Every other
-// path goes to slowPath and the route table of routes.ts. Per measured
-// request the hot path does a performance.now() pair, one pass over the raw
-// headers, a few Atomics.add on the shared counters and one ring push: no
-// lock, no message to a worker, nothing allocated beyond what node:http
-// itself does and the Server-Timing string.
+// path goes to slowPath and the route table of routes.ts; every other
+// answer of `/` (`size`, `header`, `close`, HEAD, POST, PUT, the other
+// methods) to shaped.ts. Per measured request the hot path does a
+// performance.now() pair, one pass over the raw headers, a few Atomics.add
+// on the shared counters and one ring push: no lock, no message to a
+// worker, nothing allocated beyond what node:http itself does and the
+// Server-Timing string. Its body bytes cost nothing either: they are the
+// status's default body, summed from the status counters (status-bodies.ts).
 
-import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
+import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { ApiError } from '../shared/errors.js'
 import { add, C, inc, STATUS_MIN, zeroShardCounters, type Views } from '../shared/layout.js'
 import type { RingProducer } from '../shared/ring.js'
 import { F, PROBE, meshHops, proxyHops, scanHeaders } from './headers.js'
+import { ROOT_ALLOW } from './answer.js'
 import { ConnectionGuard } from './connection-guard.js'
 import { Deliveries } from './delivery.js'
 import { GracefulClose } from './graceful-close.js'
@@ -18,6 +22,9 @@ import { pick, RootQueryParser, type RootSpec } from './query.js'
 import { edgeError } from './request-edge.js'
 import { sendError, type Routes } from './reply.js'
 import { allowed, createRoutes, dispatch, type RouteContext } from './routes.js'
+import { createShaped } from './shaped.js'
+import { BODY, LENGTH } from './status-bodies.js'
+import { tooLarge } from './upload.js'
 
 /** One listener's shared memory: its counters and the producing end of its ring. */
 export interface Meter {
@@ -25,10 +32,12 @@ export interface Meter {
   ring: RingProducer
 }
 
-/** What the hot path needs: its shard's memory, the delay limits, node:http's limits. */
+/** What the hot path needs: its shard's memory, the delay and size limits, node:http's limits. */
 export interface HotPathParts extends Meter {
   delayUs: number
   maxDelayUs: number
+  /** MAX_SIZE, in bytes. */
+  maxSize: number
   /** node:http's limits, in ms (see config.ts for why each default). */
   limits: { headersTimeoutMs: number, requestTimeoutMs: number, keepAliveTimeoutMs: number, maxConnections: number }
   /** Asks the histogram worker for an early drain (the ring is filling). */
@@ -51,18 +60,6 @@ export interface RelayParts extends HotPathParts {
   relay: (req: IncomingMessage, res: ServerResponse) => void
   /** The main thread's routes' Allow values, by path. */
   allowed: Readonly<Record<string, string>>
-}
-
-// Bodies and their lengths by status, built once: `OK\n` for 200, the reason
-// phrase otherwise. 204 and 304 have neither (RFC 9110 8.6, 15.3.5, 15.4.5:
-// no body, and no Content-Length on a 204); ?status= never asks for a 1xx.
-const BODY: string[] = []
-const LENGTH: Array<string | undefined> = []
-for (let s = 200; s <= 599; s++) {
-  if (s === 204 || s === 304) continue
-  const body = s === 200 ? 'OK\n' : `${STATUS_CODES[s] ?? 'Status ' + String(s)}\n`
-  BODY[s] = body
-  LENGTH[s] = String(Buffer.byteLength(body))
 }
 
 // The Server-Timing value, `app;dur=<ms with µs resolution>`. Building it per
@@ -88,6 +85,12 @@ export function originForm (url: string): string | undefined {
   return rest.charCodeAt(0) === 47 ? rest : '/' + rest
 }
 
+/** Whether the request target is `/`, with a query or without, in origin or absolute form. */
+function isRoot (url: string): boolean {
+  const path = url.charCodeAt(0) === 47 ? url : originForm(url) ?? ''
+  return path === '/' || path.startsWith('/?')
+}
+
 export interface MeterServer {
   server: http.Server
   /** From now on every response says Connection: close, and /readyz fails. */
@@ -110,7 +113,7 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
   const relay = 'relay' in parts ? parts.relay : undefined
   const counters = views.counters
   const highWater = ring.capacity >>> 2
-  const parser = new RootQueryParser(parts.delayUs, parts.maxDelayUs)
+  const parser = new RootQueryParser(parts.delayUs, parts.maxDelayUs, parts.maxSize)
   const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = parts.limits
   const server = http.createServer({
     headersTimeout: headersTimeoutMs,
@@ -122,8 +125,20 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
     requireHostHeader: false
   }, onRequest)
   server.keepAliveTimeout = keepAliveTimeoutMs
+  // Expect: 100-continue (curl 7.88 sends it above 1 MiB): an upload to `/` whose
+  // Content-Length is above MAX_SIZE gets its 413 instead, so its body is
+  // never sent (upload.ts); every other request gets the 100 and goes on.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const length = Number(req.headers['content-length'])
+    if (length > parts.maxSize && (req.method === 'POST' || req.method === 'PUT') && isRoot(req.url as string)) {
+      inc(counters, C.UNMEASURED)
+      return sendError(res, tooLarge(length, parts.maxSize), { connection: 'close' })
+    }
+    res.writeContinue()
+    onRequest(req, res)
+  })
   const guard: ConnectionGuard = new ConnectionGuard(server, views, maxConnections, (path): string | undefined => {
-    if (path === '/') return 'GET, HEAD'
+    if (path === '/') return ROOT_ALLOW
     if (routes === undefined) return Object.hasOwn((parts as RelayParts).allowed, path) ? (parts as RelayParts).allowed[path] : undefined
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
     return route === undefined ? undefined : allowed(route)
@@ -213,6 +228,17 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
     countHops(scan)
   }
 
+  const shaped = createShaped({ counters, record, aborted, sayClose: () => graceful.sayClose, reading: (req, on) => guard.reading(req, on), maxSize: parts.maxSize, serverTiming })
+
+  // `/` with `size`, `header` or `close`: what root() checks first, for a request it never sees.
+  function shapedRoot (req: IncomingMessage, res: ServerResponse, t0: number, spec: RootSpec): void {
+    const wrong = edgeError(req)
+    if (wrong !== undefined) return guard.refuse(req, res, wrong)
+    const scan = scanHeaders(req.rawHeaders)
+    if (scan === PROBE) inc(counters, C.UNMEASURED)
+    shaped(req, res, t0, spec, scan)
+  }
+
   /**
    * A request answered after a delay. Node's timers have 1 ms resolution, so a
    * sub-millisecond delay is waited out by yielding to the event loop until it
@@ -266,11 +292,8 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
       if (wrong !== undefined) return guard.refuse(req, res, wrong)
     }
     if (scan === PROBE) inc(counters, C.UNMEASURED)
-    const method = req.method
-    if (method !== 'GET' && method !== 'HEAD') {
-      if (scan !== PROBE) inc(counters, C.UNMEASURED)
-      return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method ?? ''} is not allowed on /: use GET or HEAD`), { allow: 'GET, HEAD' })
-    }
+    // HEAD, POST, PUT and the rest are answered off the plain path.
+    if (req.method !== 'GET') return shaped(req, res, t0, spec, scan)
     const status = pick(spec.status)
     const delayUs = pick(spec.delay)
     if (delayUs === 0) respond(res, status, t0, scan)
@@ -289,7 +312,7 @@ export function createMeterServer (parts: ServerParts | RelayParts): MeterServer
     if (url === '/') return root(req, res, t0, parser.plain)
     if (url.charCodeAt(0) === 47 && url.charCodeAt(1) === 63) { // "/?"
       const spec = parser.parse(url)
-      if (!(spec instanceof ApiError)) return root(req, res, t0, spec)
+      if (!(spec instanceof ApiError)) return spec.shape === undefined ? root(req, res, t0, spec) : shapedRoot(req, res, t0, spec)
       const wrong = edgeError(req)
       if (wrong !== undefined) return guard.refuse(req, res, wrong)
       inc(counters, C.UNMEASURED)

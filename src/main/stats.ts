@@ -13,6 +13,7 @@ import type { EnvoyMemory } from './envoy-admin.js'
 import { meshHops, proxyHops } from './headers.js'
 import type { MeshView } from './mesh-facts.js'
 import { percentileKey } from './stats-query.js'
+import { requestBytes, responseBytes } from './status-bodies.js'
 import type { ContainerMemory } from './container-memory.js'
 import { cachedFor, disk, host, toMiB, type RuntimeMonitor } from './runtime.js'
 import type { TcpEchoFigures } from './tcp-echo-stats.js'
@@ -82,8 +83,21 @@ export function extraPercentiles (extra: Summary, asked: readonly number[], rang
   return { percentiles, percentiles_window: range, percentiles_samples: extra.count }
 }
 
+/**
+ * The counters /stats gives a rate of, in the order RuntimeMonitor keeps
+ * them: each listener's requests, request bytes and response bytes (the
+ * baseline's 0 without one).
+ */
+export function rateFigures (main: Views, baseline: Views | null): number[] {
+  const figures = (v: Views | null): number[] => v === null ? [0, 0, 0] : [readCounter(v, C.REQUESTS), requestBytes(v), responseBytes(v)]
+  return [...figures(main), ...figures(baseline)]
+}
+
+/** Each listener's rates, from RuntimeMonitor.window() over rateFigures(). */
+interface Rates { seconds: number, perSecond: number, requestBytesPerSecond: number, responseBytesPerSecond: number }
+
 /** One listener's request, latency and hop figures, under the original's key names. */
-function listenerFigures (v: Views, snap: ListenerSnapshot, win: { seconds: number, perSecond: number }, sinceReset: number) {
+function listenerFigures (v: Views, snap: ListenerSnapshot, win: Rates, sinceReset: number) {
   const n = (i: number): number => readCounter(v, i)
   const requests = n(C.REQUESTS)
   const errors = n(C.ERRORS)
@@ -101,9 +115,15 @@ function listenerFigures (v: Views, snap: ListenerSnapshot, win: { seconds: numb
     samples_dropped: n(C.SAMPLES_DROPPED),
     samples_clamped: n(C.SAMPLES_CLAMPED),
     avg_requests_per_second: round(requests / sinceReset, 3),
+    request_bytes: requestBytes(v),
+    response_bytes: responseBytes(v),
+    request_bytes_per_second: round(win.requestBytesPerSecond, 3),
+    response_bytes_per_second: round(win.responseBytesPerSecond, 3),
     window: {
       seconds: round(win.seconds, 3),
       requests_per_second: round(win.perSecond, 3),
+      request_bytes_per_second: round(win.requestBytesPerSecond, 3),
+      response_bytes_per_second: round(win.responseBytesPerSecond, 3),
       samples: snap.current.count,
       ...latency(snap.current, 'ms')
     },
@@ -135,8 +155,14 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
   const now = performance.now()
   const sinceReset = Math.max(now - ctx.since, 1) / 1000
   const base = ctx.baseline
-  const win = ctx.runtime.window(ctx.windowSeconds, n(C.REQUESTS), base === null ? 0 : readCounter(base.views, C.REQUESTS))
-  const t = listenerFigures(v, snap, { seconds: win.seconds, perSecond: win.requestsPerSecond }, sinceReset)
+  const win = ctx.runtime.window(ctx.windowSeconds, rateFigures(v, base?.views ?? null))
+  const rates = (at: number): Rates => ({
+    seconds: win.seconds,
+    perSecond: win.perSecond[at] ?? 0,
+    requestBytesPerSecond: win.perSecond[at + 1] ?? 0,
+    responseBytesPerSecond: win.perSecond[at + 2] ?? 0
+  })
+  const t = listenerFigures(v, snap, rates(0), sinceReset)
   const mem = process.memoryUsage()
   const gc = ctx.runtime.gc()
   const cpu = process.cpuUsage()
@@ -203,6 +229,10 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     samples_dropped: t.samples_dropped,
     samples_clamped: t.samples_clamped,
     avg_requests_per_second: t.avg_requests_per_second,
+    request_bytes: t.request_bytes,
+    response_bytes: t.response_bytes,
+    request_bytes_per_second: t.request_bytes_per_second,
+    response_bytes_per_second: t.response_bytes_per_second,
     window: t.window,
     status_codes: t.status_codes,
     requests_by_hop_count: t.requests_by_hop_count,
@@ -231,7 +261,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     // The baseline listener (BASELINE_PORT): the same figures for its own traffic.
     baseline: base === null || snap.baseline === null
       ? null
-      : { port: base.port, ...listenerFigures(base.views, snap.baseline, { seconds: win.seconds, perSecond: win.baselinePerSecond }, sinceReset) },
+      : { port: base.port, ...listenerFigures(base.views, snap.baseline, rates(3), sinceReset) },
     // The TCP echo (TCP_ECHO_PORT): its connections, messages, bytes and echo time.
     tcp_echo: ctx.tcpEcho == null || snap.tcpEcho == null ? null : ctx.tcpEcho.json(snap.tcpEcho, sinceReset),
     ...(snap.extra === undefined ? {} : extraPercentiles(snap.extra, asked, range))

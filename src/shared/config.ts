@@ -6,6 +6,7 @@
 
 import { ConfigError } from './errors.js'
 import { formatDuration, parseDurationUs } from './duration.js'
+import { formatSize, parseSize } from './size.js'
 
 export interface ServerConfig {
   /** PORT: TCP port of the measured server. Default 8080. */
@@ -16,6 +17,16 @@ export interface ServerConfig {
   delayUs: number
   /** MAX_DELAY_MS: largest `delay` a request may ask for, in ms. Default 10000. */
   maxDelayUs: number
+  /**
+   * MAX_SIZE: the largest body `/` sends or takes, in bytes (0..1 GiB): a
+   * `size=` payload, and a POST or PUT body that is echoed. Larger `size=`
+   * is refused with 400, a larger body with 413. Default 1 MiB (1048576):
+   * four times Fortio's 256 KiB, so every `size=` a Fortio server answers is
+   * answered here too, and the 1 MiB payloads of mesh benchmarks fit. It
+   * costs no memory until asked for: the payload bytes are made once, on
+   * the first `size=` that needs them (payload.ts), and an echo streams.
+   */
+  maxSize: number
   /** WINDOW_SECONDS: the "current" window of requests_per_second and window.*, in seconds (1..120). Default 10. */
   windowSeconds: number
   /** RING_CAPACITY: latency slots between the threads, a power of two. Default 262144 (1 MiB; about 4 s at 60k req/s). */
@@ -175,6 +186,8 @@ export const DEFAULT_BUCKETS_US: readonly number[] = [
   10_000_000
 ]
 const MAX_BUCKETS = 100
+/** The largest MAX_SIZE: 1 GiB, so a body's byte count fits one add() to a counter (layout.ts). */
+const MAX_SIZE_LIMIT = 2 ** 30
 
 export interface Setting {
   env: string
@@ -232,6 +245,7 @@ export const SETTINGS: Setting[] = [
   { env: 'HOST', flag: 'host', key: 'host', parse: (t) => (/^[\w.:-]{1,255}$/.test(t) ? t : undefined), accepts: 'an IP address or host name' },
   { env: 'DELAY_MS', flag: 'delay-ms', key: 'delayUs', parse: durationMs(0, 3_600_000), accepts: 'a duration in ms (20, 0.25) or with a unit (250us, 1.5s), at most 1 hour' },
   { env: 'MAX_DELAY_MS', flag: 'max-delay-ms', key: 'maxDelayUs', parse: durationMs(0, 3_600_000), accepts: 'a duration in ms or with a unit, at most 1 hour' },
+  { env: 'MAX_SIZE', flag: 'max-size', key: 'maxSize', parse: (t) => { const n = parseSize(t); return n !== undefined && n <= MAX_SIZE_LIMIT ? n : undefined }, accepts: `a size in bytes (65536) or with a unit (64k, 64KiB, 1.5M: k and M are 1024 and 1048576), at most ${formatSize(MAX_SIZE_LIMIT)}` },
   { env: 'WINDOW_SECONDS', flag: 'window-seconds', key: 'windowSeconds', parse: integer(1, 120), accepts: 'a whole number of seconds from 1 to 120' },
   { env: 'RING_CAPACITY', flag: 'ring-capacity', key: 'ringCapacity', parse: powerOfTwo, accepts: 'a power of two from 1024 to 67108864' },
   { env: 'HISTOGRAM_MIN_US', flag: 'histogram-min-us', key: 'lowestUs', parse: integer(1, 1_000_000), accepts: 'a whole number of µs from 1 to 1000000' },
@@ -270,6 +284,7 @@ export const DEFAULTS: ServerConfig = {
   host: '0.0.0.0',
   delayUs: 20_000,
   maxDelayUs: 10_000_000,
+  maxSize: 2 ** 20,
   windowSeconds: 10,
   ringCapacity: 2 ** 18,
   lowestUs: 1,

@@ -46,10 +46,15 @@ export const C = {
   ABORTED: 2, // client went away before the response finished
   ENVOY_MADE: 3, // requests with Envoy-made headers (x-request-id with x-envoy-* or XFCC): read by the mesh detector
   TRACED: 4, // requests with tracing headers (x-b3-*, b3, traceparent): reported, not hops
-  // 5..6: the TCP echo's own buffer only (src/main/tcp-echo.ts); spare in the HTTP listeners'
-  ECHO_PAUSES: 5, // reads paused because a connection's write queue was full (its peer reads slower than it sends)
-  ECHO_IDLE_CLOSED: 6, // connections closed after TCP_ECHO_IDLE_TIMEOUT_MS of silence
-  // 7: spare (5..7 were status classes; classes are now sums over STATUS)
+  // Response bytes cost the plain path nothing: its answers send their
+  // status's default body, so those bytes are a sum over STATUS
+  // (src/main/status-bodies.ts). Every other answer adds what it sent to
+  // BYTES_OUT and, after its STATUS, its status's default length here,
+  // which that sum takes back.
+  DEFAULT_BYTES_UNSENT: 5,
+  // 6..7: the TCP echo's own buffer only (src/main/tcp-echo.ts); spare in the HTTP listeners'
+  ECHO_PAUSES: 6, // reads paused because a connection's write queue was full (its peer reads slower than it sends)
+  ECHO_IDLE_CLOSED: 7, // connections closed after TCP_ECHO_IDLE_TIMEOUT_MS of silence
   VIA_PROXY: 8, // requests that crossed at least one proxy or mesh hop
   PROXY_HOPS: 9, // sum of X-Forwarded-For / Via hops
   MESH_HOPS: 10, // sum of Envoy hops (mesh markers)

@@ -1,7 +1,7 @@
 // Hostile input, one row each: what is sent over a raw socket, what must come
 // back, and after every row the server still answers and its counters still
 // add up (/stats requests is exactly what was measured, refused requests are
-// counted by status).
+// counted by status, request_bytes is exactly the body bytes read).
 
 import assert from 'node:assert/strict'
 import type net from 'node:net'
@@ -25,6 +25,8 @@ interface Row {
   measured?: number
   errors?: number
   aborted?: number
+  /** Body bytes the measured ones read (POST and PUT /). */
+  bytesIn?: number
   /** Requests refused before a handler saw them, by status. */
   refused?: Partial<Record<Refused, number>>
   check?: (x: Exchange) => void
@@ -58,6 +60,28 @@ const ROWS: Row[] = [
   { name: 'status given twice, both valid', send: get('/?status=200&status=503'), statuses: [400], code: 'INVALID_QUERY' },
   { name: 'a delay after 64 other parameters', send: get('/?' + list(64, (i) => `x${i}=1`).replace(/,/g, '&') + '&delay=5s'), statuses: [400], code: 'INVALID_QUERY' },
   { name: 'status=abc', send: get('/?status=abc'), statuses: [400], code: 'INVALID_STATUS' },
+  // size, header and close: refused with their code, never clamped nor passed on.
+  { name: 'a huge size', send: get('/?size=99999999999999999999'), statuses: [400], code: 'SIZE_TOO_LARGE' },
+  { name: 'size above MAX_SIZE by one byte', send: get('/?size=1048577'), statuses: [400], code: 'SIZE_TOO_LARGE' },
+  { name: 'size=-1', send: get('/?size=-1'), statuses: [400], code: 'INVALID_SIZE' },
+  { name: 'size=1e3', send: get('/?size=1e3'), statuses: [400], code: 'INVALID_SIZE' },
+  { name: 'a malformed size list', send: get('/?size=1k:50,2k'), statuses: [400], code: 'INVALID_SIZE' },
+  { name: 'size weights above 100', send: get('/?size=1k:60,2k:60'), statuses: [400], code: 'INVALID_WEIGHTS' },
+  { name: 'size weighted list of 1,000 entries', send: get('/?size=' + list(1000, () => '1k:0.01')), statuses: [400], code: 'INVALID_SIZE' },
+  { name: 'CRLF in a header value', send: get('/?header=X-A:1%0D%0ASet-Cookie:%20evil=1'), statuses: [400], code: 'INVALID_HEADER', check: (x) => assert.equal(x.responses[0]?.headers['set-cookie'], undefined) },
+  { name: 'a bare LF in a header value', send: get('/?header=X-A:1%0AX-B:2'), statuses: [400], code: 'INVALID_HEADER' },
+  { name: 'NUL in a header value', send: get('/?header=X-A:%00'), statuses: [400], code: 'INVALID_HEADER' },
+  { name: 'a header name that is no token', send: get('/?header=X%20A:1'), statuses: [400], code: 'INVALID_HEADER' },
+  { name: 'a header without a colon', send: get('/?header=X-A'), statuses: [400], code: 'INVALID_HEADER' },
+  { name: 'header=Content-Length', send: get('/?header=Content-Length:0'), statuses: [400], code: 'HEADER_NOT_ALLOWED' },
+  { name: 'header=Transfer-Encoding', send: get('/?header=transfer-encoding:chunked'), statuses: [400], code: 'HEADER_NOT_ALLOWED' },
+  { name: 'header=Server-Timing', send: get('/?header=Server-Timing:app;dur=0'), statuses: [400], code: 'HEADER_NOT_ALLOWED' },
+  { name: 'header=Connection', send: get('/?header=Connection:keep-alive'), statuses: [400], code: 'HEADER_NOT_ALLOWED' },
+  { name: '17 headers', send: get('/?' + list(17, (i) => `header=X-${i}:v`).replace(/,/g, '&')), statuses: [400], code: 'INVALID_HEADER' },
+  { name: 'headers of more than 4096 bytes in all', send: get('/?' + list(3, (i) => `header=X-${i}:${'v'.repeat(1500)}`).replace(/,/g, '&')), statuses: [400], code: 'INVALID_HEADER' },
+  { name: 'close=yes', send: get('/?close=yes'), statuses: [400], code: 'INVALID_CLOSE' },
+  { name: 'close given twice', send: get('/?close=1&close=0'), statuses: [400], code: 'INVALID_QUERY' },
+  { name: 'a bad size on POST: refused, its body dropped unread', send: 'POST /?size=x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello' + get('/?size=y'), statuses: [400, 400], code: 'INVALID_SIZE' },
   { name: 'status=-1', send: get('/?status=-1'), statuses: [400], code: 'INVALID_STATUS' },
   { name: 'status=1e309', send: get('/?status=1e309'), statuses: [400], code: 'INVALID_STATUS' },
   { name: 'status=NaN', send: get('/?status=NaN'), statuses: [400], code: 'INVALID_STATUS' },
@@ -167,18 +191,69 @@ const ROWS: Row[] = [
     check: (x) => assert.equal(x.responses[1]?.headers['keep-alive'], 'timeout=3660')
   },
   { name: 'a chunked body on GET, then the next request', send: get('/', 'Transfer-Encoding: chunked\r\n') + '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n' + get('/'), statuses: [200, 200], measured: 2 },
-  { name: 'a 64 KB body on POST /, then a GET', send: 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 65536\r\n\r\n' + 'x'.repeat(65536) + get('/'), statuses: [405, 200], measured: 1 },
+  {
+    name: 'a 64 KB body on POST /, echoed, then a GET',
+    send: 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 65536\r\n\r\n' + 'x'.repeat(65536) + get('/'),
+    statuses: [200, 200],
+    measured: 2,
+    bytesIn: 65536,
+    check: (x) => assert.equal(x.responses[0]?.body, 'x'.repeat(65536))
+  },
+  // Uploads: over the cap, broken off, malformed. None is a success.
+  { name: 'a Content-Length over MAX_SIZE: 413 before the body', send: 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n', statuses: [413], code: 'BODY_TOO_LARGE', close: true },
+  { name: 'a Content-Length of 20 digits', send: 'PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999\r\n\r\n', statuses: [400], code: 'BAD_REQUEST', close: true, refused: { 400: 1 } },
+  {
+    name: 'an upload that stops halfway (the client shuts its side)',
+    send: async (s) => { s.end('POST /?delay=0 HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n' + 'y'.repeat(400)) },
+    statuses: [],
+    close: true,
+    measured: 1,
+    errors: 1,
+    aborted: 1,
+    bytesIn: 400
+  },
+  {
+    name: 'an upload that stops halfway during its delay',
+    send: async (s) => { s.write('POST /?delay=5s&size=0 HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n' + 'y'.repeat(300)); await sleep(100); s.destroy() },
+    statuses: [],
+    measured: 1,
+    errors: 1,
+    aborted: 1,
+    bytesIn: 300
+  },
+  {
+    name: 'a malformed chunk in an echoed body: the echo under way is cut',
+    send: 'POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n',
+    statuses: [200],
+    close: true,
+    check: (x) => assert.ok(!x.raw.toString('latin1').endsWith('0\r\n\r\n'), 'the chunked answer never ends'),
+    measured: 1,
+    errors: 1,
+    aborted: 1,
+    bytesIn: 5
+  },
+  {
+    name: 'a malformed chunk in a body that size= drops',
+    send: 'POST /?size=1k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n',
+    statuses: [],
+    close: true,
+    measured: 1,
+    errors: 1,
+    aborted: 1,
+    bytesIn: 3
+  },
   { name: 'HEAD /', send: 'HEAD / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [200], head: true, measured: 1 },
   { name: 'a WebSocket upgrade is answered as a plain GET', send: get('/', 'Upgrade: websocket\r\nConnection: Upgrade\r\n'), statuses: [200], measured: 1 },
-  { name: 'Expect: 100-continue', send: 'POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello', statuses: [100, 405], code: 'METHOD_NOT_ALLOWED' },
+  { name: 'Expect: 100-continue', send: 'POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello', statuses: [100, 200], measured: 1, bytesIn: 5, check: (x) => assert.equal(x.responses[1]?.body, 'hello') },
+  { name: 'Expect: 100-continue over MAX_SIZE: 413, never the 100', send: 'POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2000000\r\n\r\n', statuses: [413], code: 'BODY_TOO_LARGE', close: true },
   { name: 'Expect: something else', send: get('/', 'Expect: magic\r\n'), statuses: [417], code: 'EXPECTATION_FAILED', close: true, refused: { 417: 1 } },
   // Methods and paths.
-  { name: 'DELETE /', send: 'DELETE / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', check: allow('GET, HEAD') },
-  { name: 'TRACE /', send: 'TRACE / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', check: allow('GET, HEAD') },
+  { name: 'DELETE /', send: 'DELETE / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', check: allow('GET, HEAD, POST, PUT, OPTIONS') },
+  { name: 'TRACE /', send: 'TRACE / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', check: allow('GET, HEAD, POST, PUT, OPTIONS') },
   { name: 'PUT /stats', send: 'PUT /stats HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', check: allow('GET') },
   { name: 'GET /stats/reset', send: get('/stats/reset'), statuses: [405], code: 'METHOD_NOT_ALLOWED', check: allow('POST') },
   { name: 'FOO /stats: a method HTTP does not know', send: 'FOO /stats HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', close: true, refused: { 405: 1 }, check: allow('GET') },
-  { name: 'get / in lower case', send: 'get / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', close: true, refused: { 405: 1 }, check: allow('GET, HEAD') },
+  { name: 'get / in lower case', send: 'get / HTTP/1.1\r\nHost: t\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', close: true, refused: { 405: 1 }, check: allow('GET, HEAD, POST, PUT, OPTIONS') },
   { name: 'CONNECT: not a proxy', send: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', statuses: [405], code: 'METHOD_NOT_ALLOWED', close: true, refused: { 405: 1 } },
   { name: 'an unknown path', send: get('/nope'), statuses: [404], code: 'NOT_FOUND' },
   {
@@ -243,7 +318,7 @@ after(async () => { await pm.shutdown() })
 
 test(`hostile input: ${ROWS.length} rows, each answered as it must be, the server still up and its counters adding up`, async (t) => {
   assert.ok(ROWS.length >= 40)
-  const want = { requests: 0, errors: 0, aborted: 0, refused: { 400: 0, 405: 0, 408: 0, 417: 0, 431: 0 } as Record<Refused, number> }
+  const want = { requests: 0, errors: 0, aborted: 0, bytesIn: 0, refused: { 400: 0, 405: 0, 408: 0, 417: 0, 431: 0 } as Record<Refused, number> }
   for (const row of ROWS) {
     await t.test(row.name, async () => {
       const x = await rawExchange(port, row.send, { responses: row.statuses.length, close: row.close === true, head: row.head === true })
@@ -265,6 +340,7 @@ test(`hostile input: ${ROWS.length} rows, each answered as it must be, the serve
       want.requests += row.measured ?? 0
       want.errors += row.errors ?? 0
       want.aborted += row.aborted ?? 0
+      want.bytesIn += row.bytesIn ?? 0
       for (const [status, n] of Object.entries(row.refused ?? {})) want.refused[status as Refused] += n
       assert.equal((await request(`${pm.url}/livez`)).status, 200, 'still answering')
       // An aborted request is counted when its socket closes: give it a moment.
@@ -273,6 +349,7 @@ test(`hostile input: ${ROWS.length} rows, each answered as it must be, the serve
       assert.equal(s.requests, want.requests, 'requests are exactly the measured ones')
       assert.equal(s.errors, want.errors)
       assert.equal(s.status_codes.aborted, want.aborted)
+      assert.equal(s.request_bytes, want.bytesIn, 'request bytes are exactly the bodies read')
       const c = s.status_codes
       assert.equal(c['1xx'] + c['2xx'] + c['3xx'] + c['4xx'] + c['5xx'] + c.aborted, s.requests, 'status classes add up to requests')
       assert.equal(s.samples + s.samples_dropped, s.requests - c.aborted, 'every answered request has its sample')

@@ -36,6 +36,15 @@ test('METRICS_BUCKETS: durations, a bare number is seconds, 81 defaults from 50 
   assert.deepEqual(loadConfig([], { METRICS_BUCKETS: '0.5' }).metricsBucketsUs, [500_000])
 })
 
+test('MAX_SIZE: bytes or with a unit (powers of 1024), 0 to 1 GiB, default 1 MiB', () => {
+  assert.equal(loadConfig([], {}).maxSize, 1_048_576)
+  assert.equal(loadConfig(['--max-size', '64k'], {}).maxSize, 65_536)
+  assert.equal(loadConfig([], { MAX_SIZE: '4MiB' }).maxSize, 4 * 1_048_576)
+  assert.equal(loadConfig([], { MAX_SIZE: '0' }).maxSize, 0)
+  assert.equal(loadConfig([], { MAX_SIZE: '1G' }).maxSize, 2 ** 30)
+  for (const bad of ['1.5G', '2G', '-1', '1e6', 'big', '0.1k']) assert.throws(() => loadConfig([], { MAX_SIZE: bad }), /^ConfigError: MAX_SIZE: ".*" is not a size in bytes/)
+})
+
 test('METRICS_NATIVE_SCHEMA: 0 to 8, default 8', () => {
   assert.equal(loadConfig([], {}).metricsNativeSchema, 8)
   assert.equal(loadConfig(['--metrics-native-schema', '5'], {}).metricsNativeSchema, 5)

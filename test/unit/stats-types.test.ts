@@ -19,7 +19,7 @@ test('huge counters and no sample: the original\'s integer keys stay integer lit
   const c = views.shards[0]?.counters as Uint32Array
   for (const i of [C.REQUESTS, C.ERRORS, C.VIA_PROXY, C.PROXY_HOPS, C.MESH_HOPS]) set(c, i, huge)
   for (let i = 0; i < HOP_BUCKETS; i++) set(c, C.HOPS_BY_COUNT + i, huge)
-  const runtime = new RuntimeMonitor(10, () => huge)
+  const runtime = new RuntimeMonitor(10, () => [huge, huge, huge])
   try {
     const ctx: StatsContext = {
       views,
