@@ -56,7 +56,7 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: 'header', short: 'H', value: "'NAME: VALUE'", repeat: true, help: 'request header (repeatable)' },
   { name: 'body', short: 'b', value: 'TEXT', help: 'request body, as UTF-8 (with -m POST, PUT…)' },
   { name: 'body-file', value: 'PATH', help: 'request body: the bytes of a file, read once (at most 64 MiB)' },
-  { name: 'body-size', value: 'SIZE', help: 'request body: SIZE bytes, the same on every run (1024, 1k = 1000, 1KiB = 1024, 64KiB; at most 64MiB)' },
+  { name: 'body-size', value: 'SIZE', help: 'request body: SIZE bytes, the same on every run (1024, 1k, 64KiB: units are powers of 1024, as in /?size=; at most 64MiB)' },
   { name: 'percentiles', short: 'p', value: 'LIST', help: 'percentiles to report (default 50,90,99,99.9)' },
   { name: 'label', value: 'NAME', help: 'name of this run in `podmeter compare`' },
   { name: 'stats-url', value: 'URL', help: "the target's /stats, read after the run for its memory (default <origin>/stats)" },

@@ -5,6 +5,7 @@
 // frame it with its Content-Length.
 
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
+import { parseSize } from '../shared/size.js'
 import { UsageError } from './args.js'
 
 /** The largest request body, bytes (64 MiB): it is held in memory for the whole run. */
@@ -15,25 +16,6 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/
 const NO_BODY = new Set(['GET', 'HEAD', 'TRACE'])
 /** Methods whose requests have content by definition: without a body flag they send an empty one, `Content-Length: 0` (RFC 9110 §8.6). */
 const EXPECTS_BODY = new Set(['POST', 'PUT', 'PATCH'])
-
-/** SI and IEC units of a size, case-insensitive: `1k` is 1,000 bytes, `1KiB` 1,024. */
-const UNITS: Record<string, number> = Object.fromEntries([
-  ['', 1], ['b', 1],
-  ['k', 1e3], ['kb', 1e3], ['m', 1e6], ['mb', 1e6], ['g', 1e9], ['gb', 1e9],
-  ['ki', 1024], ['kib', 1024], ['mi', 1024 ** 2], ['mib', 1024 ** 2], ['gi', 1024 ** 3], ['gib', 1024 ** 3]
-])
-
-/** `1024`, `1k`, `1.5kB`, `64KiB`, `2MiB` → whole bytes; undefined for anything else, or a fraction of a byte. */
-export function parseSize (text: string): number | undefined {
-  const m = /^(\d{1,12}(?:\.\d{1,6})?)\s?([A-Za-z]{0,3})$/.exec(text)
-  if (m === null) return undefined
-  const unit = UNITS[(m[2] as string).toLowerCase()]
-  if (unit === undefined) return undefined
-  const bytes = Number(m[1]) * unit
-  // 1.5k is 1500; 1.3 (bytes) or 1.0001KiB is no whole number of bytes.
-  const whole = Math.round(bytes)
-  return Number.isSafeInteger(whole) && Math.abs(bytes - whole) < 1e-6 ? whole : undefined
-}
 
 const ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1')
 
@@ -82,7 +64,7 @@ export function requestBody (flags: BodyFlags): { method: string, body: Buffer |
   else if (flags.size !== undefined) {
     const size = parseSize(flags.size)
     if (size === undefined || size > MAX_BODY_BYTES) {
-      throw new UsageError(`--body-size: ${JSON.stringify(flags.size)} is not a size from 0 to 64MiB (like 1024, 1k = 1000, 1KiB = 1024, 64KiB, 1MiB)`)
+      throw new UsageError(`--body-size: ${JSON.stringify(flags.size)} is not a size from 0 to 64MiB (like 1024, 1k, 64KiB, 1MiB; every unit a power of 1024, as in /?size=)`)
     }
     body = generatedBody(size)
   } else if (EXPECTS_BODY.has(method)) body = Buffer.alloc(0)

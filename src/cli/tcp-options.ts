@@ -3,6 +3,7 @@
 // readLoadOptions itself so that both mean the same, and its own: --payload
 // and --rate. Options that only mean something for HTTP are refused.
 
+import { parseSize } from '../shared/size.js'
 import { type OptionSpec, type Reader, UsageError } from './args.js'
 import { readLoadOptions, type LoadOptions } from './load-options.js'
 
@@ -10,7 +11,7 @@ export const DEFAULT_PAYLOAD = 1024
 export const MAX_PAYLOAD = 16 * 1024 * 1024
 
 export const TCP_OPTIONS: OptionSpec[] = [
-  { name: 'payload', value: 'N', help: `tcp:// only: bytes per message, echoed back whole (default ${DEFAULT_PAYLOAD})` },
+  { name: 'payload', value: 'N', help: `tcp:// only: bytes per message (1024, 1k, 64KiB), echoed back whole (default ${DEFAULT_PAYLOAD})` },
   { name: 'rate', value: 'R', help: 'tcp:// only: open loop at R messages per second on a fixed timetable (default: closed loop)' }
 ]
 
@@ -20,7 +21,9 @@ const HTTP_ONLY: Record<string, string> = {
   pipelining: 'a TCP echo connection carries one message at a time',
   method: 'a TCP echo has no method',
   header: 'a TCP echo has no headers',
-  body: 'give --payload, the bytes per message'
+  body: 'give --payload, the bytes per message',
+  'body-file': 'give --payload, the bytes per message',
+  'body-size': 'give --payload, the bytes per message'
 }
 
 export interface TcpLoadOptions {
@@ -67,7 +70,7 @@ export function readTcpLoadOptions (r: Reader, url: URL): TcpLoadOptions {
   return {
     host,
     port,
-    payloadBytes: r.int('payload', 1, MAX_PAYLOAD) ?? DEFAULT_PAYLOAD,
+    payloadBytes: payload(r.string('payload')),
     load: {
       ...shared,
       url,
@@ -78,4 +81,12 @@ export function readTcpLoadOptions (r: Reader, url: URL): TcpLoadOptions {
       statsUrl: stats === undefined ? null : shared.statsUrl
     }
   }
+}
+
+/** --payload: a size in the units of /?size= (1k = 1024), from 1 byte to MAX_PAYLOAD. */
+function payload (text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PAYLOAD
+  const bytes = parseSize(text)
+  if (bytes === undefined || bytes < 1 || bytes > MAX_PAYLOAD) throw new UsageError(`--payload: ${JSON.stringify(text.slice(0, 40))} is not a size from 1 byte to 16MiB (like 1024, 1k, 64KiB)`)
+  return bytes
 }

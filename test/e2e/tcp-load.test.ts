@@ -164,7 +164,9 @@ test('usage: tcp:// options with HTTP and HTTP options with tcp:// are refused w
     [['tcp://127.0.0.1:1', '-m', 'POST'], /--method is for HTTP targets/],
     [['tcp://127.0.0.1:1', '-P', '4'], /--pipelining is for HTTP targets/],
     [['tcp://127.0.0.1:1', '-b', 'x'], /--body is for HTTP targets: give --payload/],
-    [['tcp://127.0.0.1:1', '--payload', '0'], /--payload: "0" is not a whole number from 1 to 16777216/],
+    [['tcp://127.0.0.1:1', '--payload', '0'], /--payload: "0" is not a size from 1 byte to 16MiB/],
+    [['tcp://127.0.0.1:1', '--payload', '17MiB'], /--payload: "17MiB" is not a size from 1 byte to 16MiB/],
+    [['tcp://127.0.0.1:1', '--body-size', '1k'], /--body-size is for HTTP targets: give --payload/],
     [['tcp://127.0.0.1'], /tcp:\/\/host:port, with its port/],
     [['tcp://127.0.0.1:1/path'], /takes no path, query, fragment or user/],
     [['tcp://127.0.0.1:1?x=1'], /takes no path, query, fragment or user/]
@@ -175,6 +177,6 @@ test('usage: tcp:// options with HTTP and HTTP options with tcp:// are refused w
     assert.match(r.stderr, message, args.join(' '))
   }
   const help = await runCli(['load', '--help'])
-  assert.match(help.stdout, /--payload N +tcp:\/\/ only: bytes per message/)
+  assert.match(help.stdout, /--payload N +tcp:\/\/ only: bytes per message \(1024, 1k, 64KiB\)/)
   assert.match(help.stdout, /--rate R +tcp:\/\/ only: open loop/)
 })
