@@ -97,8 +97,8 @@ describe('request bodies reach the server whole, counted at both ends', () => {
     const r = await runCli(['load', '-q', '--no-stats', '--warmup', '0', '-m', 'POST', '--body-size', '2k', '-n', '100', '-c', '2', `${echo.url}/`])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /podmeter load POST /)
-    assert.match(r.stdout, /bytes {7}200,000 sent \([\d.,]+ [kMG]?B\/s\), 200,000 received \([\d.,]+ [kMG]?B\/s\); bodies only/)
-    assert.match(r.stdout, /payload {5}POST, 2,000-byte request bodies; answers of 2,000 bytes/)
+    assert.match(r.stdout, /bytes {7}204,800 sent \([\d.,]+ [kMG]?B\/s\), 204,800 received \([\d.,]+ [kMG]?B\/s\); bodies only/)
+    assert.match(r.stdout, /payload {5}POST, 2,048-byte request bodies; answers of 2,048 bytes/)
   })
 })
 
