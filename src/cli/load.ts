@@ -17,6 +17,8 @@ import { Progress } from './progress.js'
 import { buildResult, fetchTargetStats, type LatencyName, type LoadResult } from './result.js'
 import type { Transport } from './transport.js'
 import { isTcpTarget, refuseTcpOnly, TCP_OPTIONS } from './tcp-options.js'
+import { costLines } from './cost/describe.js'
+import { measureCost } from './cost/measure.js'
 
 export const LOAD_SPEC: CommandSpec = {
   command: 'load',
@@ -108,7 +110,9 @@ export async function loadOnce (options: LoadOptions, ui: { progress: boolean, l
     process.off('SIGINT', onSigint)
   }
   const stats = options.statsUrl === null ? null : await fetchTargetStats(options.statsUrl)
-  return buildResult(run, startedAt, stats, interrupted)
+  const result = buildResult(run, startedAt, stats, interrupted)
+  result.cost = await measureCost(options.cost, run, result, ui.label)
+  return result
 }
 
 const ROWS: Array<[LatencyName, string]> = [
@@ -168,6 +172,7 @@ export function describe (r: LoadResult): string {
     ].filter((x) => x !== undefined)
     if (parts.length > 0) lines.push('', `  target      ${parts.join(', ')}`)
   }
+  lines.push(...costLines(r.cost))
   return lines.join('\n')
 }
 
