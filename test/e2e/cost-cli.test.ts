@@ -119,8 +119,9 @@ describe('podmeter load and compare --prometheus', { skip: isNodeName(HOST) ? fa
 
   test('compare: each component\'s vCPU and MB per 1k req/s in the table, judged over the rounds like latency', async () => {
     const out = file('compare.json')
+    const html = file('compare.html')
     const run = await runCli(['compare', '--target', `sidecar=${sidecar.url}/?delay=0`, '--target', `waypoint=${waypoint.url}/?delay=0`, '--rounds', '4',
-      ...RUN, '--prometheus', prom.api, ...COST, '--client-node', 'node-a', '-o', out], ENV)
+      ...RUN, '--prometheus', prom.api, ...COST, '--client-node', 'node-a', '-o', out, '--html', html], ENV)
     assert.equal(run.code, 0, run.stderr)
     const c = JSON.parse(readFileSync(out, 'utf8')) as Comparison
     for (const t of c.targets) {
@@ -142,5 +143,10 @@ describe('podmeter load and compare --prometheus', { skip: isNodeName(HOST) ? fa
     assert.match(line('sidecar vCPU per 1k req/s'), /^ *sidecar vCPU per 1k req\/s +[\d.]+ \([\d.]+–[\d.]+\) +– +– *$/)
     assert.match(line('waypoint vCPU per 1k req/s'), /^ *waypoint vCPU per 1k req\/s +– +[\d.]+ \(/)
     assert.ok(line('ztunnel vCPU per 1k req/s') !== '', 'ztunnel, on both sides')
+    assert.match(readFileSync(html, 'utf8'), /waypoint MB per 1k req\/s/, 'and in the HTML report\'s table')
+    // Read back from the saved comparison: the same rows.
+    const again = await runCli(['compare', out], ENV)
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /app vCPU per 1k req\/s .*more by/)
   })
 })
