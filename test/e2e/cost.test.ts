@@ -159,11 +159,16 @@ describe('cost from Prometheus, over a backfilled cAdvisor fixture', () => {
     const refused = await collectCost({ ...options, prometheus: new URL(`http://127.0.0.1:${UNREACHABLE}`) }, target('kube-prometheus-stack'))
     assert.equal(refused.measured, false)
     assert.match(refused.measured ? '' : refused.reason, /^app: http:\/\/127\.0\.0\.1:18699\/api\/v1\/query_range: connect ECONNREFUSED/)
-    const other = http.createServer((_req, res) => { res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>') })
+    const other = http.createServer((req, res) => {
+      if (req.url?.startsWith('/json/') === true) res.writeHead(200, { 'content-type': 'application/json' }).end('null')
+      else res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>')
+    })
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
     try {
       const cost = await collectCost({ ...options, prometheus: new URL(`http://127.0.0.1:${(other.address() as AddressInfo).port}/grafana`) }, target('kube-prometheus-stack'))
       assert.match(cost.measured ? '' : cost.reason, /\/grafana\/api\/v1\/query_range: answered 404 with a body that is not JSON$/)
+      const json = await collectCost({ ...options, prometheus: new URL(`http://127.0.0.1:${(other.address() as AddressInfo).port}/json`) }, target('kube-prometheus-stack'))
+      assert.match(json.measured ? '' : json.reason, /\/json\/api\/v1\/query_range: answered 200 with JSON that is not the API's$/)
     } finally {
       other.close()
     }

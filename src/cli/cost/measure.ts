@@ -8,6 +8,13 @@ import type { LoadResult } from '../result.js'
 import { collectCost, type Cost, NOT_ASKED } from './collect.js'
 import type { CostOptions } from './options.js'
 
+/**
+ * Per query. A stopped run's pod may be killed soon (the client Job's grace
+ * is 15 s, /stats takes up to 2): its result must be written before that.
+ */
+const TIMEOUT_MS = 5000
+const INTERRUPTED_TIMEOUT_MS = 2000
+
 /** The measured window of a run, unix seconds: from the start of the measured part to its last answer (the result's duration_seconds). */
 export function measuredWindow (run: LoadRun): { start: number, end: number } {
   const start = (performance.timeOrigin + run.measureStart) / 1000
@@ -26,7 +33,7 @@ export async function measureCost (options: CostOptions | null, run: LoadRun, re
       pod: stats?.pod_name ?? null,
       node: result.server_node,
       clientNode: result.client_node
-    })
+    }, result.interrupted ? INTERRUPTED_TIMEOUT_MS : TIMEOUT_MS)
   } catch (err) {
     cost = { measured: false, reason: (err as Error).message }
   }
