@@ -44,15 +44,18 @@ export async function until<T> (what: string, ms: number, fn: () => Promise<T | 
   }
 }
 
-export async function startPrometheus (targets: Target[], options: { features?: string[] } = {}): Promise<Prometheus> {
+/**
+ * `storage`: a TSDB directory to serve (blocks backfilled with promtool),
+ * kept when it stops; with no targets nothing is scraped, so it serves
+ * exactly those blocks. `port`: where to listen (default a free one).
+ */
+export async function startPrometheus (targets: Target[], options: { features?: string[], storage?: string, port?: number } = {}): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'podmeter-prom-'))
   const config = [
     'global:',
     '  scrape_interval: 1s',
     '  scrape_timeout: 1s',
-    'scrape_configs:',
-    '  - job_name: podmeter',
-    '    static_configs:',
+    ...(targets.length === 0 ? [] : ['scrape_configs:', '  - job_name: podmeter', '    static_configs:']),
     ...targets.flatMap((t) => [
       `      - targets: ['${new URL(t.url).host}']`,
       '        labels:',
@@ -60,11 +63,11 @@ export async function startPrometheus (targets: Target[], options: { features?: 
     ])
   ]
   writeFileSync(join(dir, 'prometheus.yml'), config.join('\n') + '\n')
-  const port = await freePort()
+  const port = options.port ?? await freePort()
   const features = (options.features ?? []).map((f) => `--enable-feature=${f}`)
   const child: ChildProcess = spawn(PROMETHEUS, [
     `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--storage.tsdb.path=${options.storage ?? join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
     ...features

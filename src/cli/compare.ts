@@ -40,7 +40,7 @@ export const COMPARE_SPEC: CommandSpec = {
   ],
   notes: [
     `Results that differ in a field that changes the answer are refused (exit 2) unless the difference is declared with --allow-different: ${FIELDS.map((f) => f.title).join('; ')}. A result without the field (an older podmeter's) is taken as the field's default, with a note on stderr.`,
-    'Each round of a live comparison is one load run (default -d 5s after --warmup 1s) with the load options given. After each run the target\'s /stats is read for its memory and mesh mode.',
+    'Each round of a live comparison is one load run (default -d 5s after --warmup 1s) with the load options given. After each run the target\'s /stats is read for its memory and mesh mode, and with --prometheus the cost of its window: each component\'s vCPU and MB per 1k req/s get a row and a verdict.',
     `Verdict: Mann–Whitney's rank-sum test on the per-round figures (exact up to 100 rounds in all), significant when p ≤ --alpha, with the Hodges–Lehmann interval of the difference; identical targets are called different in at most alpha of comparisons. At the 5 % level a verdict needs ${minRounds(DEFAULT_ALPHA)} rounds a side. Memory measured from one process a side is a per-process difference, not a difference between modes.`
   ]
 }

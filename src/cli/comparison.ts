@@ -9,6 +9,7 @@ import { checkResult, RESULT_KIND, type LatencyName, type LoadResult } from './r
 import { DEFAULT_ALPHA, judge, minRounds, spreadOf, type Spread, type Verdict, verdictText, type Wording } from './verdict.js'
 import { type Cell, fmtMs, fmtNum, pName } from './format.js'
 import { readJsonFile } from './json-file.js'
+import { costFigures } from './cost/describe.js'
 
 export const COMPARISON_KIND = 'podmeter-compare-result'
 export const COMPARISON_VERSION = 1
@@ -98,6 +99,8 @@ export function buildRows (c: Comparison, percentiles: readonly number[], alpha 
   rows.push(row(c, 'sidecar memory, MiB', mib, alpha, (r) => r.target_stats?.sidecar_memory_mb))
   const modes = c.targets.map((t) => [...new Set(t.rounds.map((r) => r.target_stats?.service_mesh_mode).filter((m) => typeof m === 'string'))].join(', '))
   rows.push({ title: 'mesh mode', spreads: c.targets.map(() => null), texts: modes.map((m) => (m === '' ? '–' : m)), verdicts: [], wording: mib })
+  // The cost from Prometheus, per component, per 1,000 req/s of each round.
+  for (const f of costFigures(c.targets.flatMap((t) => t.rounds), onePerSide)) rows.push(row(c, f.title, f.wording, alpha, f.get))
   return rows
 }
 

@@ -5,6 +5,7 @@
 import { type OptionSpec, parsePercentiles, type Reader, UsageError } from './args.js'
 import { isNodeName } from '../shared/node-name.js'
 import { requestBody } from './request-body.js'
+import { COST_OPTIONS, type CostOptions, readCostOptions } from './cost/options.js'
 
 export interface LoadOptions {
   /** The target; http: or https:. */
@@ -37,6 +38,8 @@ export interface LoadOptions {
   statsUrl: string | null
   /** --client-node: the Kubernetes node this client runs on (default $NODE_NAME), for the result's placement; null when unknown. */
   clientNode: string | null
+  /** --prometheus and the cost options: what to query for the cost of the measured window; null without --prometheus (cost/options.ts). */
+  cost: CostOptions | null
 }
 
 export const DEFAULT_PERCENTILES = [50, 90, 99, 99.9]
@@ -61,7 +64,8 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: 'label', value: 'NAME', help: 'name of this run in `podmeter compare`' },
   { name: 'stats-url', value: 'URL', help: "the target's /stats, read after the run for its memory (default <origin>/stats)" },
   { name: 'no-stats', help: "do not read the target's /stats" },
-  { name: 'client-node', value: 'NAME', help: "the Kubernetes node this client runs on, for the result's placement (default $NODE_NAME)" }
+  { name: 'client-node', value: 'NAME', help: "the Kubernetes node this client runs on, for the result's placement (default $NODE_NAME)" },
+  ...COST_OPTIONS
 ]
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -116,7 +120,8 @@ export function readLoadOptions (r: Reader, url: URL, defaults: { durationUs?: n
     percentiles: r.has('percentiles') ? parsePercentiles(r.string('percentiles') as string) : DEFAULT_PERCENTILES,
     label,
     statsUrl: r.flag('no-stats') ? null : statsText !== undefined ? parseUrl(statsText, 'stats URL').href : new URL('/stats', url).href,
-    clientNode: clientNode(r.string('client-node'), env.NODE_NAME)
+    clientNode: clientNode(r.string('client-node'), env.NODE_NAME),
+    cost: readCostOptions(r, env)
   }
 }
 

@@ -17,6 +17,8 @@ import { Progress } from './progress.js'
 import { buildResult, fetchTargetStats, type LatencyName, type LoadResult } from './result.js'
 import type { Transport } from './transport.js'
 import { isTcpTarget, refuseTcpOnly, TCP_OPTIONS } from './tcp-options.js'
+import { costLines } from './cost/describe.js'
+import { measureCost } from './cost/measure.js'
 
 export const LOAD_SPEC: CommandSpec = {
   command: 'load',
@@ -32,6 +34,7 @@ export const LOAD_SPEC: CommandSpec = {
   notes: [
     'Closed loop by default: each connection sends its next request when the previous answer ends. With --qps the requests follow a fixed timetable and latency counts from the time each was due, so a stalled server shows in the figures (coordinated omission corrected); the uncorrected figure is reported beside it, and so is how late the client sent each request (client lag). -d ends an open-loop run on time: requests due but not sent by then are counted as missed. A client that sent less than 95 % of what fell due, or whose own lag p99 (after a request was due and a connection free) passed 3 ms, did not keep its schedule: it says so on stderr and in the result (schedule_kept: false).',
     'A tcp://host:port URL loads a TCP echo (PodMeter\'s TCP_ECHO_PORT): --payload bytes per message over -c connections, closed loop or --rate, measuring each connection\'s connect time and each message\'s round trip; -m, -H, -b, -P and --qps are for HTTP.',
+    'With --prometheus (or $PODMETER_PROMETHEUS) the result\'s cost holds the CPU and memory of the app, its sidecar, ztunnel and the waypoint over the measured window, from cAdvisor\'s series, and each per 1,000 req/s; a Prometheus that fails leaves the cost not measured, with the reason, and the run succeeds (docs/cost.md).',
     'Durations: 500ms, 10s, 2m; a bare number is seconds. Ctrl-C stops early and still reports.',
     'Exit codes: 0 the run measured; 1 no request was answered (unreachable target, every request failed); 2 usage; 130 interrupted by Ctrl-C (the result says interrupted: true).'
   ]
@@ -108,7 +111,9 @@ export async function loadOnce (options: LoadOptions, ui: { progress: boolean, l
     process.off('SIGINT', onSigint)
   }
   const stats = options.statsUrl === null ? null : await fetchTargetStats(options.statsUrl)
-  return buildResult(run, startedAt, stats, interrupted)
+  const result = buildResult(run, startedAt, stats, interrupted)
+  result.cost = await measureCost(options.cost, run, result, ui.label)
+  return result
 }
 
 const ROWS: Array<[LatencyName, string]> = [
@@ -168,6 +173,7 @@ export function describe (r: LoadResult): string {
     ].filter((x) => x !== undefined)
     if (parts.length > 0) lines.push('', `  target      ${parts.join(', ')}`)
   }
+  lines.push(...costLines(r.cost))
   return lines.join('\n')
 }
 

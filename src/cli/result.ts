@@ -7,7 +7,8 @@ import type { LoadRun } from './engine.js'
 import { getText } from './get-text.js'
 import { encode, summarizeMs, type MsSummary } from '../shared/hdr.js'
 import type { Track } from './recorder.js'
-import { isNodeName } from '../shared/node-name.js'
+import { isDnsLabel, isNodeName } from '../shared/node-name.js'
+import { type Cost, NOT_ASKED } from './cost/collect.js'
 
 export const RESULT_KIND = 'podmeter-load-result'
 export const RESULT_VERSION = 1
@@ -22,8 +23,11 @@ export interface TargetStats {
   process_id?: string | null
   /** The Kubernetes node of the replica whose /stats answered (its NODE_NAME). */
   node_name?: string | null
+  /** The replica's Kubernetes namespace (its POD_NAMESPACE), and its pod name (its hostname), for the cost queries. */
+  pod_namespace?: string | null
+  pod_name?: string | null
 }
-export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode', 'node_name'] as const
+export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode', 'node_name', 'pod_namespace'] as const
 
 /** What each request carried and each answer brought back: part of what a comparison must hold equal (fingerprint.ts). */
 export interface Payload {
@@ -128,6 +132,8 @@ export interface LoadResult {
   schedule: ScheduleResult | null
   /** Open loop: whether the client kept its schedule (SCHEDULE_MIN_SENT, SCHEDULE_LAG_P99_US); null in closed loop. */
   schedule_kept: boolean | null
+  /** What the app, its sidecar, ztunnel and the waypoint used over the measured window, from Prometheus (cost/collect.ts). */
+  cost: Cost
 }
 
 export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetStats | null, interrupted = false): LoadResult {
@@ -187,7 +193,8 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     interrupted,
     client_cpu: clientCpu(run),
     schedule: null,
-    schedule_kept: null
+    schedule_kept: null,
+    cost: NOT_ASKED
   }
   if (run.open) {
     const schedule = scheduleResult(run)
@@ -239,10 +246,13 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
     const sidecar = doc.sidecar_memory_mb as { heap_size?: unknown } | null | undefined
     if (sidecar !== null && typeof sidecar === 'object') out.sidecar_memory_mb = typeof sidecar.heap_size === 'number' ? sidecar.heap_size : null
     if (out.node_name !== undefined && out.node_name !== null && (typeof out.node_name !== 'string' || !isNodeName(out.node_name))) out.node_name = null
+    if (out.pod_namespace !== undefined && out.pod_namespace !== null && (typeof out.pod_namespace !== 'string' || !isDnsLabel(out.pod_namespace))) out.pod_namespace = null
     // uptime_ms where the server has it: uptime_seconds is whole seconds
     // (as the original's int64), which would move the start time by up to a
     // second between two reads of one process.
     const { hostname, uptime_ms: uptimeMs, uptime_seconds: uptimeSeconds } = doc
+    // In Kubernetes a pod's hostname is its name.
+    out.pod_name = typeof hostname === 'string' && isNodeName(hostname) ? hostname : null
     const uptime = typeof uptimeMs === 'number' ? uptimeMs : typeof uptimeSeconds === 'number' ? uptimeSeconds * 1000 : undefined
     out.process_id = typeof hostname === 'string' && uptime !== undefined
       ? `${hostname}@${new Date(Math.round((Date.now() - uptime) / 1000) * 1000).toISOString().replace('.000Z', 'Z')}`

@@ -20,6 +20,8 @@ import { Progress } from './progress.js'
 import { fetchTargetStats } from './result.js'
 import { parseTcpUrl, readTcpLoadOptions, type TcpLoadOptions } from './tcp-options.js'
 import { buildTcpResult, fetchPodEcho, type TcpLoadResult } from './tcp-result.js'
+import { costLines } from './cost/describe.js'
+import { measureCost } from './cost/measure.js'
 import { TcpTransport } from './tcp-transport.js'
 import type { MsSummary } from '../shared/hdr.js'
 
@@ -72,7 +74,9 @@ export async function tcpLoadOnce (options: TcpLoadOptions, ui: { progress: bool
   }
   const statsUrl = options.load.statsUrl
   const [stats, pod] = statsUrl === null ? [null, null] : await Promise.all([fetchTargetStats(statsUrl), fetchPodEcho(statsUrl)])
-  return buildTcpResult(run, transport, options.payloadBytes, startedAt, { stats, pod }, interrupted)
+  const result = buildTcpResult(run, transport, options.payloadBytes, startedAt, { stats, pod }, interrupted)
+  result.cost = await measureCost(options.load.cost, run, result)
+  return result
 }
 
 /** The pod's figure for percentile `p` in its /stats keys (p50_latency_ms…), where it has one. */
@@ -125,5 +129,6 @@ export function describeTcp (r: TcpLoadResult): string {
   lines.push(textTable(['latency, ms', ...p.map(pName), 'min', 'max', 'mean'], rows))
   if (r.mode === 'open') lines.push('  (round trip counts from when each message was due; uncorrected, from when it was sent; client lag is the difference)')
   if (pod !== null) lines.push(`  (pod echo time: the pod's own, from its /stats tcp_echo, over its ${fmtInt(pod.messages as number)} messages since its last reset, warm-up included)`)
+  lines.push(...costLines(r.cost))
   return lines.join('\n')
 }

@@ -60,12 +60,12 @@ export function parseTcpUrl (text: string): URL {
   return url
 }
 
-export function readTcpLoadOptions (r: Reader, url: URL): TcpLoadOptions {
+export function readTcpLoadOptions (r: Reader, url: URL, env: NodeJS.ProcessEnv = process.env): TcpLoadOptions {
   for (const [name, why] of Object.entries(HTTP_ONLY)) if (r.has(name)) throw new UsageError(`--${name} is for HTTP targets: ${why}`)
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
   const port = Number(url.port)
   // What HTTP and TCP share is read as HTTP reads it, against a stand-in of the same host and port.
-  const shared = readLoadOptions(r, new URL(`http://${url.host}/`))
+  const shared = readLoadOptions(r, new URL(`http://${url.host}/`), {}, env)
   const stats = r.string('stats-url')
   return {
     host,

@@ -12,7 +12,7 @@
 import { statfsSync } from 'node:fs'
 import os from 'node:os'
 import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks'
-import { nodeNameOrNull } from '../shared/node-name.js'
+import { isDnsLabel, nodeNameOrNull } from '../shared/node-name.js'
 
 const MiB = 1024 * 1024
 const LOOP_RESOLUTION_MS = 20
@@ -122,7 +122,11 @@ export const host = {
   kernelVersion: os.release(),
   // The Kubernetes node, from NODE_NAME (the Downward API's spec.nodeName in
   // deploy/base): null outside Kubernetes, or when it is not a node name.
-  nodeName: nodeNameOrNull(process.env.NODE_NAME)
+  nodeName: nodeNameOrNull(process.env.NODE_NAME),
+  // The pod's namespace, from POD_NAMESPACE (the Downward API's
+  // metadata.namespace in deploy/base), for the client's cost queries: null
+  // outside Kubernetes, or when it is not a namespace name.
+  podNamespace: process.env.POD_NAMESPACE !== undefined && isDnsLabel(process.env.POD_NAMESPACE) ? process.env.POD_NAMESPACE : null
 }
 
 export function disk (path = '/'): { totalGb: number, availableGb: number, usagePercent: number } | undefined {

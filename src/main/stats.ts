@@ -224,6 +224,7 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     // New keys.
     uptime_ms: round(process.uptime() * 1000, 3),
     node_name: host.nodeName,
+    pod_namespace: host.podNamespace,
     p90_latency_ms: t.p90_latency_ms,
     samples: t.samples,
     samples_dropped: t.samples_dropped,

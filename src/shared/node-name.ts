@@ -14,3 +14,10 @@ export function isNodeName (text: string): boolean {
 export function nodeNameOrNull (text: string | undefined): string | null {
   return text !== undefined && isNodeName(text) ? text : null
 }
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+
+/** A DNS label (RFC 1123): what a Kubernetes namespace name is, at most 63 characters, no dots. */
+export function isDnsLabel (text: string): boolean {
+  return LABEL.test(text)
+}

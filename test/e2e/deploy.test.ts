@@ -57,6 +57,7 @@ function serverConfig (d: K8sObject): ServerConfig {
   for (const e of container(d, 'podmeter').env ?? []) {
     // Not a setting: a fact about the pod, from the Downward API.
     if (e.name === 'NODE_NAME') { assert.deepEqual(e.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } }); continue }
+    if (e.name === 'POD_NAMESPACE') { assert.deepEqual(e.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } }); continue }
     assert.ok(SETTINGS.some((s) => s.env === e.name), `${e.name} is a PodMeter setting`)
     assert.equal(typeof e.value, 'string', `${e.name} has a literal value`)
     env[e.name] = e.value

@@ -16,7 +16,7 @@ const stop = async (c: Child): Promise<void> => { c.child.kill('SIGTERM'); await
 
 describe('/stats, decoded with the original\'s types', () => {
   let pm: Child
-  before(async () => { pm = await startCli(['serve', '--delay-ms', '0'], { NODE_NAME: 'worker-2.zone-b.example' }) })
+  before(async () => { pm = await startCli(['serve', '--delay-ms', '0'], { NODE_NAME: 'worker-2.zone-b.example', POD_NAMESPACE: 'podmeter-sidecar' }) })
   after(async () => { await stop(pm) })
 
   test('fresh: every counter 0, every integer key an integer literal, nothing missing', async () => {
@@ -61,15 +61,21 @@ describe('/stats, decoded with the original\'s types', () => {
     const s = JSON.parse((await request(`${pm.url}/stats`)).body) as { node_name: unknown }
     assert.equal(s.node_name, 'worker-2.zone-b.example')
   })
+
+  test('pod_namespace: the pod\'s POD_NAMESPACE (the Downward API\'s metadata.namespace)', async () => {
+    const s = JSON.parse((await request(`${pm.url}/stats`)).body) as { pod_namespace: unknown }
+    assert.equal(s.pod_namespace, 'podmeter-sidecar')
+  })
 })
 
-test('a NODE_NAME that is no node name is not echoed: node_name null; without one, null', async () => {
-  for (const env of [{ NODE_NAME: 'Bad_Name <script>' }, { NODE_NAME: '' }, { NODE_NAME: 'a'.repeat(300) }]) {
+test('a NODE_NAME that is no node name, or a POD_NAMESPACE that is no namespace, is not echoed: null; without one, null', async () => {
+  for (const env of [{ NODE_NAME: 'Bad_Name <script>', POD_NAMESPACE: 'Bad"ns' }, { NODE_NAME: '', POD_NAMESPACE: '' }, { NODE_NAME: 'a'.repeat(300), POD_NAMESPACE: 'a.b' }]) {
     const pm = await startCli(['serve', '--delay-ms', '0'], env)
     try {
       const r = await request(`${pm.url}/stats`)
       assert.deepEqual(goDecodeErrors(r.body), [])
       assert.equal((JSON.parse(r.body) as { node_name: unknown }).node_name, null, JSON.stringify(env).slice(0, 60))
+      assert.equal((JSON.parse(r.body) as { pod_namespace: unknown }).pod_namespace, null, JSON.stringify(env).slice(0, 60))
     } finally {
       await stop(pm)
     }

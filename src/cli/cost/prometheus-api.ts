@@ -94,6 +94,8 @@ async function call (base: URL, path: string, params: Record<string, string>, ti
   } catch {
     throw new PrometheusError(`${where}: answered ${answer.status} with a body that is not JSON`)
   }
+  // `null`, a number or a list parse too, and are not the API's answer.
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new PrometheusError(`${where}: answered ${answer.status} with JSON that is not the API's`)
   if (doc.status !== 'success') {
     const why = typeof doc.error === 'string' ? doc.error.slice(0, 300) : `status ${answer.status}`
     throw new PrometheusError(`${where}: ${typeof doc.errorType === 'string' ? doc.errorType + ': ' : ''}${why} (query: ${params.query?.slice(0, 200) ?? ''})`)
