@@ -18,6 +18,8 @@ export interface Target {
   url: string
   /** Static labels on its series, as a PodMonitor's relabelling gives them (namespace, pod). */
   labels: Record<string, string>
+  /** The scrape job it is in (default podmeter). */
+  job?: string
 }
 
 export interface Sample { labels: Record<string, string>, time: number, value: number }
@@ -44,19 +46,26 @@ export async function until<T> (what: string, ms: number, fn: () => Promise<T | 
   }
 }
 
-export async function startPrometheus (targets: Target[], options: { features?: string[] } = {}): Promise<Prometheus> {
+/**
+ * `features`: --enable-feature flags; `track`: called with the child as soon
+ * as it is spawned (the lab hands it to its Processes, so Ctrl-C stops it).
+ */
+export async function startPrometheus (targets: Target[], options: { features?: string[], track?: (child: ChildProcess) => void } = {}): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'podmeter-prom-'))
+  const jobs = [...new Set(targets.map((t) => t.job ?? 'podmeter'))]
   const config = [
     'global:',
     '  scrape_interval: 1s',
     '  scrape_timeout: 1s',
     'scrape_configs:',
-    '  - job_name: podmeter',
-    '    static_configs:',
-    ...targets.flatMap((t) => [
-      `      - targets: ['${new URL(t.url).host}']`,
-      '        labels:',
-      ...Object.entries(t.labels).map(([k, v]) => `          ${k}: '${v}'`)
+    ...jobs.flatMap((job) => [
+      `  - job_name: ${job}`,
+      '    static_configs:',
+      ...targets.filter((t) => (t.job ?? 'podmeter') === job).flatMap((t) => [
+        `      - targets: ['${new URL(t.url).host}']`,
+        ...(Object.keys(t.labels).length === 0 ? [] : ['        labels:']),
+        ...Object.entries(t.labels).map(([k, v]) => `          ${k}: '${v}'`)
+      ])
     ])
   ]
   writeFileSync(join(dir, 'prometheus.yml'), config.join('\n') + '\n')
@@ -83,6 +92,7 @@ export async function startPrometheus (targets: Target[], options: { features?: 
     rmSync(dir, { recursive: true, force: true })
   }
   try {
+    options.track?.(child)
     await Promise.race([
       once(child, 'spawn'),
       once(child, 'error').then(([err]) => { throw new Error(`cannot run ${PROMETHEUS} (Debian package prometheus): ${(err as Error).message}`) })
