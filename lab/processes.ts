@@ -79,6 +79,16 @@ export class Processes {
     // A start racing a Ctrl-C must not leave a process behind.
     if (this.#stopping) throw new Error(`${name}: not started, the lab is stopping`)
     const child = spawn(bin, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    return this.adopt(name, child, bin, options.echo)
+  }
+
+  /** Tracks a child spawned elsewhere (the lab's Prometheus), so that stopAll stops it too. */
+  adopt (name: string, child: ChildProcess, bin = name, echo?: NodeJS.WritableStream): Managed {
+    if (this.#stopping) {
+      child.kill('SIGKILL')
+      throw new Error(`${name}: stopped, the lab is stopping`)
+    }
+    const options = { echo }
     let out = ''
     const keep = (c: Buffer): void => {
       if (out.length < 1_000_000) out += c.toString()

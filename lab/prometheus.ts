@@ -18,6 +18,8 @@ export interface Target {
   url: string
   /** Static labels on its series, as a PodMonitor's relabelling gives them (namespace, pod). */
   labels: Record<string, string>
+  /** The scrape job it is in (default podmeter). */
+  job?: string
 }
 
 export interface Sample { labels: Record<string, string>, time: number, value: number }
@@ -45,21 +47,28 @@ export async function until<T> (what: string, ms: number, fn: () => Promise<T | 
 }
 
 /**
+ * `features`: --enable-feature flags; `track`: called with the child as soon
+ * as it is spawned (the lab hands it to its Processes, so Ctrl-C stops it).
  * `storage`: a TSDB directory to serve (blocks backfilled with promtool),
  * kept when it stops; with no targets nothing is scraped, so it serves
  * exactly those blocks. `port`: where to listen (default a free one).
  */
-export async function startPrometheus (targets: Target[], options: { features?: string[], storage?: string, port?: number } = {}): Promise<Prometheus> {
+export async function startPrometheus (targets: Target[], options: { features?: string[], track?: (child: ChildProcess) => void, storage?: string, port?: number } = {}): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'podmeter-prom-'))
+  const jobs = [...new Set(targets.map((t) => t.job ?? 'podmeter'))]
   const config = [
     'global:',
     '  scrape_interval: 1s',
     '  scrape_timeout: 1s',
-    ...(targets.length === 0 ? [] : ['scrape_configs:', '  - job_name: podmeter', '    static_configs:']),
-    ...targets.flatMap((t) => [
-      `      - targets: ['${new URL(t.url).host}']`,
-      '        labels:',
-      ...Object.entries(t.labels).map(([k, v]) => `          ${k}: '${v}'`)
+    ...(targets.length === 0 ? [] : ['scrape_configs:']),
+    ...jobs.flatMap((job) => [
+      `  - job_name: ${job}`,
+      '    static_configs:',
+      ...targets.filter((t) => (t.job ?? 'podmeter') === job).flatMap((t) => [
+        `      - targets: ['${new URL(t.url).host}']`,
+        ...(Object.keys(t.labels).length === 0 ? [] : ['        labels:']),
+        ...Object.entries(t.labels).map(([k, v]) => `          ${k}: '${v}'`)
+      ])
     ])
   ]
   writeFileSync(join(dir, 'prometheus.yml'), config.join('\n') + '\n')
@@ -86,6 +95,7 @@ export async function startPrometheus (targets: Target[], options: { features?: 
     rmSync(dir, { recursive: true, force: true })
   }
   try {
+    options.track?.(child)
     await Promise.race([
       once(child, 'spawn'),
       once(child, 'error').then(([err]) => { throw new Error(`cannot run ${PROMETHEUS} (Debian package prometheus): ${(err as Error).message}`) })

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import { promisify } from 'node:util'
 import type { Comparison } from '../src/cli/comparison.js'
+import type { CostCheck } from './cost-report.js'
 import type { L4Check } from './l4-report.js'
 import { findBinary } from './processes.js'
 import { pathOf, type Expectation, type HopKind, type RunningTopology, type Topology } from './topologies.js'
@@ -47,6 +48,8 @@ export interface Checks {
   topologies: TopologyCheck[]
   /** The L4 part (l4.ts): the TCP echo's paths. */
   l4?: L4Check[]
+  /** The cost part (cost.ts): each stand-in's vCPU and MB per 1,000 req/s, Prometheus's beside /proc's; absent with --no-cost. */
+  cost?: CostCheck
 }
 
 /** The median of the finite values, null when there is none. */

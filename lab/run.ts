@@ -3,7 +3,9 @@
 // runs `podmeter compare` over them with interleaved rounds, checks that each
 // PodMeter saw the mode and hops its topology implies; then the L4 part
 // (l4.ts): a TCP echo direct and behind HAProxy tcp, loaded with `podmeter
-// load tcp://…`; and writes the report to lab/out/. Every process it starts is stopped at the end, on failure and
+// load tcp://…`; then the cost part (cost.ts): each stand-in's vCPU and MB
+// per 1,000 req/s from Prometheus and prometheus-process-exporter, beside
+// /proc's; and writes the report to lab/out/. Every process it starts is stopped at the end, on failure and
 // on Ctrl-C.
 
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -13,6 +15,8 @@ import { fileURLToPath } from 'node:url'
 import { help, HelpRequested, parseArgs, Reader, UsageError, type CommandSpec } from '../src/cli/args.js'
 import type { Comparison } from '../src/cli/comparison.js'
 import { makeCerts } from './certs.js'
+import { runCost } from './cost.js'
+import { checkCost, costSection } from './cost-report.js'
 import { l4LoadArgs, L4_PAYLOAD, L4_TOPOLOGIES, runL4, startL4 } from './l4.js'
 import { checkL4, l4ContainmentFailures, l4Table } from './l4-report.js'
 import { Processes } from './processes.js'
@@ -25,21 +29,25 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
 const SPEC: CommandSpec = {
   command: 'lab',
   usage: '[options]',
-  summary: 'Runs PodMeter behind real nginx and HAProxy on loopback in four topologies standing in for Istio (direct, ambient-l4, ambient-l7, sidecar), compares them with `podmeter compare`, checks the mode and hops each PodMeter saw; loads its TCP echo direct and behind HAProxy tcp with `podmeter load tcp://…` (the L4 part); and writes report.md, report.html, comparison.json and checks.json.',
+  summary: 'Runs PodMeter behind real nginx and HAProxy on loopback in four topologies standing in for Istio (direct, ambient-l4, ambient-l7, sidecar), compares them with `podmeter compare`, checks the mode and hops each PodMeter saw; loads its TCP echo direct and behind HAProxy tcp with `podmeter load tcp://…` (the L4 part); measures each stand-in\'s vCPU and MB per 1,000 req/s with a real Prometheus and prometheus-process-exporter, checked against /proc (the cost part); and writes report.md, report.html, comparison.json and checks.json.',
   options: [
     { name: 'short', help: 'a quick run for tests: 3 rounds of 1 s at 200 req/s' },
     { name: 'rounds', short: 'r', value: 'N', help: 'rounds per topology, interleaved (default 5, or LAB_ROUNDS; at least 3 for a verdict)' },
     { name: 'seconds', short: 's', value: 'S', help: 'measured seconds per round (default 5, or LAB_SECONDS)' },
     { name: 'qps', value: 'R', help: 'open-loop rate of every round, req/s (default 500)' },
     { name: 'connections', short: 'c', value: 'N', help: 'connections per round (default 8)' },
+    { name: 'cost-qps', value: 'R', help: 'the cost part: open-loop rate of each topology\'s window, req/s (default 1000)' },
+    { name: 'cost-seconds', value: 'S', help: 'the cost part: seconds of load in each window (default 5; 3 with --short)' },
+    { name: 'no-cost', help: 'skip the cost part (Prometheus and prometheus-process-exporter)' },
     { name: 'out', short: 'o', value: 'DIR', help: 'where the report goes (default lab/out)' },
     { name: 'hold', help: 'after the report, keep every topology running (open the dashboards) until Ctrl-C' },
     { name: 'quiet', short: 'q', help: 'no progress on stderr' }
   ],
-  notes: ['Needs nginx, haproxy and openssl (Debian packages). Exits 0 when every check passed, 1 when one failed, 2 on a bad option, 130 on Ctrl-C.']
+  notes: ['Needs nginx, haproxy and openssl, and for the cost part prometheus and prometheus-process-exporter (Debian packages). Exits 0 when every check passed, 1 when one failed, 2 on a bad option, 130 on Ctrl-C.']
 }
 
-interface Settings { rounds: number, seconds: number, warmup: number, qps: number, connections: number, out: string, hold: boolean, quiet: boolean }
+/** `cost`: the cost part's rate and seconds of load per window; null with --no-cost. */
+interface Settings { rounds: number, seconds: number, warmup: number, qps: number, connections: number, out: string, hold: boolean, quiet: boolean, cost: { qps: number, seconds: number } | null }
 
 function settings (argv: string[]): Settings {
   const r = new Reader(parseArgs(argv, SPEC), SPEC)
@@ -56,7 +64,8 @@ function settings (argv: string[]): Settings {
     connections: r.int('connections', 1, 1000) ?? 8,
     out: resolve(r.string('out') ?? join(ROOT, 'lab/out')),
     hold: r.flag('hold'),
-    quiet: r.flag('quiet')
+    quiet: r.flag('quiet'),
+    cost: r.flag('no-cost') ? null : { qps: r.number('cost-qps', 1, 1_000_000) ?? 1000, seconds: r.number('cost-seconds', 0.5, 3600) ?? (short ? 3 : 5) }
   }
 }
 
@@ -85,7 +94,7 @@ async function seen (t: RunningTopology): Promise<Seen> {
   }
 }
 
-async function lab (s: Settings, procs: Processes, work: string, log: (line: string) => void): Promise<boolean> {
+async function lab (s: Settings, procs: Processes, work: string, log: (line: string) => void, stops: Array<() => Promise<void>>): Promise<boolean> {
   const certs = await makeCerts(work)
   const [topologies, l4] = await Promise.all([
     Promise.all(TOPOLOGIES.map(async (t) => await startTopology(procs, t, certs, work, CLI))),
@@ -137,13 +146,20 @@ async function lab (s: Settings, procs: Processes, work: string, log: (line: str
   const l4Runs = await runL4(procs, l4, s, CLI, work, log)
   checks.l4 = checkL4(L4_TOPOLOGIES, l4Runs)
   l4ContainmentFailures(L4_TOPOLOGIES, l4Runs, checks.l4)
-  checks.ok = checks.topologies.every((c) => c.failures.length === 0) && checks.l4.every((c) => c.failures.length === 0)
+
+  // Cost: each topology's stand-ins, through prometheus-process-exporter and Prometheus, against /proc.
+  if (s.cost !== null) {
+    checks.cost = checkCost(await runCost(procs, topologies, { ...s.cost, connections: s.connections }, CLI, work, log, stops))
+  }
+  checks.ok = checks.topologies.every((c) => c.failures.length === 0) && checks.l4.every((c) => c.failures.length === 0) &&
+    (checks.cost?.rows ?? []).every((c) => c.failures.length === 0)
   await writeFile(join(s.out, 'checks.json'), JSON.stringify(checks, null, 2) + '\n')
-  const report = markdown(checks, table, command, await versions()) + l4Section(checks.l4, s, l4Command)
+  const report = markdown(checks, table, command, await versions()) + l4Section(checks.l4, s, l4Command) + (checks.cost === undefined ? '' : costSection(checks.cost))
   await writeFile(join(s.out, 'report.md'), report)
   process.stdout.write(report)
   log(`lab: wrote ${['report.md', 'report.html', 'comparison.json', 'checks.json'].map((f) => shown(join(s.out, f))).join(', ')}`)
   for (const c of [...checks.topologies, ...checks.l4]) if (c.failures.length > 0) log(`lab: ${c.name}: ${c.failures.join('; ')}`)
+  for (const c of checks.cost?.rows ?? []) if (c.failures.length > 0) log(`lab: cost of ${c.topology}/${c.component}: ${c.failures.join('; ')}`)
   if (s.hold) {
     log('lab: holding every topology up; the dashboards are listed above. Ctrl-C stops everything.')
     await new Promise(() => {})
@@ -186,9 +202,12 @@ async function main (argv: string[]): Promise<number> {
   log(`lab: work dir ${work}`)
   let interrupted = false
   let cleaned: Promise<void> | undefined
+  // What stopAll does not cover: the cost part's Prometheus keeps its data outside the work dir.
+  const stops: Array<() => Promise<void>> = []
   const cleanup = async (): Promise<void> => {
     cleaned ??= (async () => {
       await procs.stopAll()
+      await Promise.allSettled(stops.map(async (stop) => await stop()))
       await rm(work, { recursive: true, force: true })
     })()
     await cleaned
@@ -201,7 +220,7 @@ async function main (argv: string[]): Promise<number> {
     })
   }
   try {
-    return (await lab(s, procs, work, log)) ? 0 : 1
+    return (await lab(s, procs, work, log, stops)) ? 0 : 1
   } catch (err) {
     // After Ctrl-C, what failed is only the processes being stopped.
     if (!interrupted) process.stderr.write(`lab: ${(err as Error).message}\n`)

@@ -1,7 +1,9 @@
 // `npm run lab` end to end in its short mode: real nginx and HAProxy with
 // mTLS in front of four PodMeters, `podmeter compare` over them, the L4 part
 // (a TCP echo direct and behind HAProxy tcp, `podmeter load tcp://…`), the
-// checks and the report; and Ctrl-C stops every process it started.
+// cost part (a real Prometheus and prometheus-process-exporter, checked
+// against /proc), the checks and the report; and Ctrl-C stops every process
+// it started.
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -12,6 +14,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { Comparison } from '../../src/cli/comparison.js'
+import { MIN_CPU_SECONDS } from '../../lab/cost-report.js'
 import type { Checks } from '../../lab/report.js'
 import { ROOT, waitFor } from '../support/helpers.js'
 
@@ -58,13 +61,23 @@ function descendants (root: number): number[] {
 
 const alive = (pid: number): boolean => processes().some((p) => p.pid === pid)
 
+/** One short lab for the tests that read its output. */
+let shortLab: Promise<{ code: number | null, output: string }> | undefined
+async function runShortLab (): Promise<{ code: number | null, output: string }> {
+  shortLab ??= (async () => {
+    const lab = startLab(['--short', '--quiet', '--out', out])
+    const code = await lab.exit
+    return { code, output: lab.output() }
+  })()
+  return await shortLab
+}
+
 test('the short lab: four topologies, each PodMeter sees its mode and hops; three L4 paths, each counted alike on both sides; the report has them all', async () => {
-  const lab = startLab(['--short', '--quiet', '--out', out])
-  const code = await lab.exit
-  assert.equal(code, 0, lab.output())
-  const work = /work dir (\S+)/.exec(lab.output())?.[1] as string
+  const lab = await runShortLab()
+  assert.equal(lab.code, 0, lab.output)
+  const work = /work dir (\S+)/.exec(lab.output)?.[1] as string
   assert.ok(!existsSync(work), 'the work dir is removed')
-  assert.deepEqual(processes().filter((p) => p.cmdline.includes(work) || p.cmdline.includes(out)), [], 'no process left behind')
+  assert.deepEqual(processes().filter((p) => p.cmdline.includes(work) || p.cmdline.includes(out) || p.cmdline.includes('podmeter-prom-')), [], 'no process left behind')
 
   const checks = JSON.parse(readFileSync(join(out, 'checks.json'), 'utf8')) as Checks
   assert.deepEqual(checks.topologies.map((t) => t.name), NAMES)
@@ -102,6 +115,46 @@ test('the short lab: four topologies, each PodMeter sees its mode and hops; thre
   assert.match(md, /\| end to end p50 \|/)
   const html = readFileSync(join(out, 'report.html'), 'utf8')
   for (const name of NAMES) assert.ok(html.includes(name), `report.html names ${name}`)
+})
+
+test('the short lab\'s cost: each stand-in\'s vCPU from Prometheus (process-exporter) is within 10 % of its /proc CPU time over the same window', async () => {
+  const lab = await runShortLab()
+  const checks = JSON.parse(readFileSync(join(out, 'checks.json'), 'utf8')) as Checks
+  const cost = checks.cost
+  assert.ok(cost !== undefined, lab.output)
+  assert.match(cost.exporter.version, /^\d+\.\d+/)
+  assert.deepEqual(cost.rows.map((r) => `${r.topology}/${r.component}`), [
+    'direct/app',
+    'ambient-l4/app', 'ambient-l4/ztunnel_client', 'ambient-l4/ztunnel',
+    'ambient-l7/app', 'ambient-l7/ztunnel_client', 'ambient-l7/waypoint', 'ambient-l7/ztunnel',
+    'sidecar/app', 'sidecar/sidecar_client', 'sidecar/sidecar'
+  ])
+  for (const w of cost.windows) {
+    const { start, end } = w.cost.window
+    // Open loop: never more than the timetable's requests; the window holds all of them.
+    assert.ok(w.requests > 0 && w.requests <= cost.settings.qps * cost.settings.seconds, `${w.topology}: ${w.requests} requests`)
+    assert.ok(end - start >= cost.settings.seconds, `${w.topology}: the window ${start}..${end} holds the whole load`)
+    assert.equal(Math.round(w.cost.requests_per_second * (end - start)), w.requests, w.topology)
+    assert.deepEqual(w.cost.missing, [], w.topology)
+    for (const [name, c] of Object.entries(w.cost.components)) {
+      assert.ok(c.queries.cpu.includes('namedprocess_namegroup_cpu_seconds_total') && c.queries.cpu.includes(end.toFixed(3)), c.queries.cpu)
+      assert.ok(c.queries.memory.includes('memtype="resident"'), c.queries.memory)
+      assert.equal(c.cpu_cores_per_1k_rps, c.cpu_cores.mean / w.cost.requests_per_second * 1000, `${w.topology}/${name}`)
+      assert.equal(c.series, 1, `${w.topology}/${name}: one group per stand-in`)
+    }
+  }
+  for (const r of cost.rows) {
+    const what = `${r.topology}/${r.component}: Prometheus ${r.prometheus?.cpu_cores} vCPU, /proc ${r.proc.cpu_cores} (${r.proc.cpu_seconds} CPU s)`
+    assert.ok(r.prometheus !== null, what)
+    // Enough CPU that the counters' hundredths of a second are far below 10 %.
+    assert.ok(r.proc.cpu_seconds >= MIN_CPU_SECONDS, what)
+    assert.ok(Math.abs(r.prometheus.cpu_cores / r.proc.cpu_cores - 1) <= 0.10, what)
+    assert.ok(r.prometheus.memory_mb > 1 && r.prometheus.memory_mb_per_1k_rps > 0, what)
+    assert.deepEqual(r.failures, [], what)
+  }
+  const md = readFileSync(join(out, 'report.md'), 'utf8')
+  assert.match(md, /^## Cost: vCPU and MB per 1,000 req\/s of each stand-in$/m)
+  for (const r of cost.rows) assert.match(md, new RegExp(`^\\| ${r.topology} \\| ${r.component} \\| [^|]+ \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\|`, 'm'))
 })
 
 test('Ctrl-C (SIGINT) stops every process the lab started', async () => {
