@@ -8,6 +8,7 @@ import { getText } from './get-text.js'
 import { encode, summarizeMs, type MsSummary } from '../shared/hdr.js'
 import type { Track } from './recorder.js'
 import { isNodeName } from '../shared/node-name.js'
+import { type Fingerprint, fingerprintOf, meshFactsOf } from './run-fingerprint.js'
 
 export const RESULT_KIND = 'podmeter-load-result'
 export const RESULT_VERSION = 1
@@ -22,6 +23,12 @@ export interface TargetStats {
   process_id?: string | null
   /** The Kubernetes node of the replica whose /stats answered (its NODE_NAME). */
   node_name?: string | null
+  /** What /stats says of the mesh (docs/stats.md), each checked for shape (run-fingerprint.ts meshFactsOf). */
+  mesh_evidence?: string[] | null
+  istio_version?: string | null
+  istio_revision?: string | null
+  proxy_concurrency?: number | null
+  envoy_version?: string | null
 }
 export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode', 'node_name'] as const
 
@@ -128,6 +135,8 @@ export interface LoadResult {
   schedule: ScheduleResult | null
   /** Open loop: whether the client kept its schedule (SCHEDULE_MIN_SENT, SCHEDULE_LAG_P99_US); null in closed loop. */
   schedule_kept: boolean | null
+  /** What the run ran on (run-fingerprint.ts); absent in results of an older podmeter. */
+  fingerprint: Fingerprint
 }
 
 export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetStats | null, interrupted = false): LoadResult {
@@ -143,7 +152,7 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     histograms[name] = encode(t.h)
   }
   const seconds = Math.max(run.lastEnd - run.measureStart, 0) / 1000
-  const result: LoadResult = {
+  const fields: Omit<LoadResult, 'fingerprint'> = {
     kind: RESULT_KIND,
     version: RESULT_VERSION,
     label: o.label ?? null,
@@ -189,6 +198,7 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     schedule: null,
     schedule_kept: null
   }
+  const result: LoadResult = { ...fields, fingerprint: fingerprintOf(fields) }
   if (run.open) {
     const schedule = scheduleResult(run)
     result.schedule = schedule
@@ -239,6 +249,7 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
     const sidecar = doc.sidecar_memory_mb as { heap_size?: unknown } | null | undefined
     if (sidecar !== null && typeof sidecar === 'object') out.sidecar_memory_mb = typeof sidecar.heap_size === 'number' ? sidecar.heap_size : null
     if (out.node_name !== undefined && out.node_name !== null && (typeof out.node_name !== 'string' || !isNodeName(out.node_name))) out.node_name = null
+    Object.assign(out, meshFactsOf(doc))
     // uptime_ms where the server has it: uptime_seconds is whole seconds
     // (as the original's int64), which would move the start time by up to a
     // second between two reads of one process.

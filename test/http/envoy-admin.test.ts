@@ -7,6 +7,7 @@ import { envoyRelease, parseServerInfo } from '../../src/main/envoy-server-info.
 import { type AdminFacts, istioView, type IstioView } from '../../src/main/mesh-facts.js'
 import { MeshDetector } from '../../src/main/mesh-detect.js'
 import { create } from '../../src/shared/layout.js'
+import { fetchTargetStats } from '../../src/cli/result.js'
 import { ENVOY_SERVER_INFO, fixturePod, freePort, getJson, request, startFakeEnvoyAdmin, startServer, waitFor } from '../support/helpers.js'
 import { goDecodeErrors } from '../support/original-stats.js'
 
@@ -135,6 +136,10 @@ test('/stats: istio_version, istio_revision, proxy_concurrency and envoy_version
     // Read once while the Envoy lives, not on every refresh.
     await waitFor('a few refreshes', () => admin.hits() >= 4)
     assert.equal(admin.hits('/server_info'), 1)
+    // What `podmeter load` keeps of it, for the result's fingerprint.
+    const kept = await fetchTargetStats(`${sidecar.url}/stats`)
+    assert.deepEqual([kept?.istio_version, kept?.istio_revision, kept?.proxy_concurrency], ['1.24.2', 'default', 2])
+    assert.equal(kept?.mesh_evidence?.[0], 'annotation sidecar.istio.io/status: Istio injected istio-init, istio-proxy')
 
     const p = await getJson(`${plain.url}/stats`)
     assert.deepEqual([p.istio_version, p.istio_revision, p.proxy_concurrency, p.envoy_version], [null, null, null, null])
