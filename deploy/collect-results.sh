@@ -33,8 +33,10 @@ for pod in $pods; do
     exit 1
   fi
   n=$((n + 1))
-  # The placements the result records (a compare result holds one per round).
-  placements="$placements$(grep -o '"placement": *"[a-z-]*"' "$dir/$pod.json" | sed 's/.*"\([a-z-]*\)"$/\1/')
+  # The placements the result records (a compare result holds one per round):
+  # each result's own key, the one before "server_timing" (its fingerprint
+  # holds the same value again), in pretty or compact JSON alike.
+  placements="$placements$(tr -d ' \t\r\n' < "$dir/$pod.json" | grep -o '"placement":"[a-z-]*","server_timing"' | sed 's/^"placement":"\([a-z-]*\)".*/\1/')
 "
 done
 # Each placement with its count: "same-node × 3".

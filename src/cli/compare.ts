@@ -39,7 +39,7 @@ export const COMPARE_SPEC: CommandSpec = {
         : o.name === 'warmup' ? { ...o, help: 'each round starts with unmeasured load for TIME (default 1s)' } : o)
   ],
   notes: [
-    `Results that differ in a field that changes the answer are refused (exit 2) unless the difference is declared with --allow-different: ${FIELDS.map((f) => f.title).join('; ')}. A result without the field (an older podmeter's) is taken as the field's default, with a note on stderr.`,
+    `Results that differ in a field that changes the answer are refused (exit 2) unless the difference is declared with --allow-different: ${FIELDS.map((f) => f.title).join('; ')}. The fields that differ, or are known for one target and not another, are shown in a table on stderr. A value a result does not have (an older podmeter's result, an Istio version its target did not show) is unknown and never refused, with a note on stderr. --allow-mixed is --allow-different load_kind.`,
     'Each round of a live comparison is one load run (default -d 5s after --warmup 1s) with the load options given. After each run the target\'s /stats is read for its memory and mesh mode, and with --prometheus the cost of its window: each component\'s vCPU and MB per 1k req/s get a row and a verdict.',
     `Verdict: Mann–Whitney's rank-sum test on the per-round figures (exact up to 100 rounds in all), significant when p ≤ --alpha, with the Hodges–Lehmann interval of the difference; identical targets are called different in at most alpha of comparisons. At the 5 % level a verdict needs ${minRounds(DEFAULT_ALPHA)} rounds a side. Memory measured from one process a side is a per-process difference, not a difference between modes.`
   ]
@@ -70,8 +70,10 @@ export async function compareCommand (argv: string[]): Promise<number> {
   if (comparison.targets.length < 2) {
     throw new UsageError(`needs two targets or more, got ${comparison.targets.map((t) => t.name).join(', ') || 'none'} (name files NAME=FILE, or give each run a --label)`)
   }
-  if (!r.flag('allow-mixed')) refuseMixed(comparison)
+  if (r.flag('allow-mixed')) allowed.add('load_kind')
+  if (!allowed.has('load_kind')) refuseMixed(comparison)
   const fingerprints = checkFingerprints(comparison, allowed)
+  if (fingerprints.table !== null) process.stderr.write(`podmeter compare: ${fingerprints.table}\n`)
   for (const line of fingerprints.notes) process.stderr.write(`podmeter compare: ${line}\n`)
   if (fingerprints.refusals.length > 0) throw new UsageError(fingerprints.refusals.join('\n'))
   const alpha = r.number('alpha', 0.0001, 0.5) ?? DEFAULT_ALPHA

@@ -1,60 +1,28 @@
 // What a comparison must hold equal: each result's fingerprint, field by
-// field. Two targets whose rounds differ in a field that changes the answer
-// (the payload: a 64 KiB POST costs a proxy more than a GET) are not
-// compared unless the difference is declared with --allow-different FIELD;
-// compare then exits 2 and says which field differs, where.
+// field (fingerprint-fields.ts). Two targets whose rounds differ in a field
+// that changes the answer (the payload: a 64 KiB POST costs a proxy more than
+// a GET) are not compared unless the difference is declared with
+// --allow-different FIELD; compare then exits 2 and says which field
+// differs, where. Every difference, and every value known for one target and
+// not for another, is shown in a table on stderr.
 //
-// A field is one entry of FIELDS: its name (what --allow-different takes),
-// its title, and the value of a result, with a note when the result predates
-// the field and the value is assumed. Adding a field (the Istio version, the
-// placement, proxy concurrency…) is adding an entry.
+// Unknown values (a result without a fingerprint, a fact its target did not
+// show) are never refused: they are shown as `?`, and a result without a
+// fingerprint gets one note naming what it lacks.
 
-import { fmtPayload } from './format.js'
+import { type FieldValue, FIELDS, type FingerprintField } from './fingerprint-fields.js'
 import type { Comparison } from './comparison.js'
-import type { LoadResult } from './result.js'
+import { textTable } from './format.js'
 
-export interface FieldValue {
-  /** Equal keys are the same value. */
-  key: string
-  /** The value for people: `POST, 1,024-byte request bodies`. */
-  text: string
-  /** Set when the result does not record the field and the value is assumed: why, and what was taken. */
-  assumed?: string
-}
-
-export interface FingerprintField {
-  /** The name --allow-different takes. */
-  name: string
-  /** What it is, for the message: `payload (method and request body size)`. */
-  title: string
-  /** Why a difference matters, for the refusal. */
-  why: string
-  value: (r: LoadResult) => FieldValue
-}
-
-const payload: FingerprintField = {
-  name: 'payload',
-  title: 'payload (method and request body size)',
-  why: 'what a proxy does per request grows with what the request carries, so the difference would be the payloads\'',
-  value: (r) => {
-    const p = (r as Partial<LoadResult>).payload
-    if (p === undefined || p === null) {
-      // Written before results recorded their payload: -b was the only body then, and it was not recorded.
-      const method = typeof r.method === 'string' ? r.method : 'GET'
-      return { key: `${method} 0`, text: fmtPayload(method, 0), assumed: `has no payload record (written by an older podmeter): taken as ${method} with no request body` }
-    }
-    return { key: `${p.method} ${p.request_body_bytes}`, text: fmtPayload(p.method, p.request_body_bytes) }
-  }
-}
-
-/** Every field a comparison holds equal, in the order they are checked. */
-export const FIELDS: readonly FingerprintField[] = [payload]
+export { FIELDS, type FieldValue, type FingerprintField } from './fingerprint-fields.js'
 
 export interface FingerprintCheck {
   /** One sentence per field that differs and was not allowed. */
   refusals: string[]
-  /** Differences that were allowed, and values that were assumed: for stderr. */
+  /** Differences that were allowed, and values that were assumed or unknown: for stderr. */
   notes: string[]
+  /** The fields that differ or are unknown somewhere, a row each with every target's values; null when there is none. */
+  table: string | null
 }
 
 /** --allow-different: comma-separated, repeatable field names; an unknown one is refused. */
@@ -77,28 +45,82 @@ function note (into: Map<string, Map<string, number[]>>, key: string, target: st
   where.set(target, rounds)
 }
 
+/** The group a key falls in: the first key seen that is the same value (equal, or `same`). */
+function groupOf (field: FingerprintField, groups: readonly string[], key: string): string {
+  return groups.find((g) => g === key || (field.same?.(g, key) ?? false)) ?? key
+}
+
+interface FieldSurvey {
+  /** Each value's group key → where it was seen, per value of the `within` field ('' without one). */
+  partitions: Map<string, Map<string, Map<string, number[]>>>
+  /** Every group key over all partitions → its text. */
+  texts: Map<string, string>
+  /** Each target's values, as shown in the table, in the order seen. */
+  cells: Map<string, Set<string>>
+  unknownSomewhere: boolean
+  assumed: Map<string, Map<string, number[]>>
+}
+
+function survey (c: Comparison, field: FingerprintField, noFingerprint: Map<string, Set<string>>): FieldSurvey {
+  const s: FieldSurvey = { partitions: new Map(), texts: new Map(), cells: new Map(), unknownSomewhere: false, assumed: new Map() }
+  const within = FIELDS.find((f) => f.name === field.within)
+  for (const t of c.targets) {
+    const cells = new Set<string>()
+    s.cells.set(t.name, cells)
+    t.rounds.forEach((round, i) => {
+      const v: FieldValue = field.value(round)
+      cells.add(v.text)
+      if (v.key === null) {
+        if (v.unknown === undefined) return
+        s.unknownSomewhere = true
+        if (v.unknown === 'no-fingerprint') {
+          const where = `${t.name} round ${i + 1}`
+          noFingerprint.set(where, (noFingerprint.get(where) ?? new Set()).add(field.name))
+        }
+        return
+      }
+      const group = groupOf(field, [...s.texts.keys()], v.key)
+      if (!s.texts.has(group)) s.texts.set(group, v.text)
+      const part = within?.value(round).key ?? ''
+      let seen = s.partitions.get(part)
+      if (seen === undefined) { seen = new Map(); s.partitions.set(part, seen) }
+      note(seen, group, t.name, i + 1)
+      if (v.assumed !== undefined) note(s.assumed, v.assumed, t.name, i + 1)
+    })
+  }
+  return s
+}
+
 /** Checks every field over every round of every target. */
 export function checkFingerprints (c: Comparison, allowed: ReadonlySet<string>): FingerprintCheck {
   const refusals: string[] = []
   const notes: string[] = []
+  const rows: string[][] = []
+  // `<target> round <n>` → the fields it has no value for, having no fingerprint.
+  const noFingerprint = new Map<string, Set<string>>()
   for (const field of FIELDS) {
-    // Each value's key → where it was seen; each assumption → where it was made.
-    const seen = new Map<string, Map<string, number[]>>()
-    const texts = new Map<string, string>()
-    const assumed = new Map<string, Map<string, number[]>>()
-    for (const t of c.targets) {
-      t.rounds.forEach((round, i) => {
-        const v = field.value(round)
-        texts.set(v.key, v.text)
-        note(seen, v.key, t.name, i + 1)
-        if (v.assumed !== undefined) note(assumed, v.assumed, t.name, i + 1)
-      })
+    const s = survey(c, field, noFingerprint)
+    for (const [why, where] of s.assumed) notes.push(`note: ${whereText(where)} ${why}`)
+    // The values that differ among rounds that agree in `within` (all rounds without it).
+    const conflicts = [...s.partitions.values()].filter((seen) => seen.size > 1)
+    const differs = conflicts.length > 0
+    if (differs || s.texts.size > 1 || (s.unknownSomewhere && s.texts.size > 0)) {
+      const verdict = differs
+        ? (allowed.has(field.name) ? 'differs: allowed' : 'differs: refused')
+        : s.texts.size > 1 ? `differs with the ${field.within ?? '?'}: not compared` : 'unknown somewhere: not compared'
+      rows.push([field.name, ...c.targets.map((t) => [...(s.cells.get(t.name) ?? [])].join(', ')), verdict])
     }
-    for (const [why, where] of assumed) notes.push(`note: ${whereText(where)} ${why}`)
-    if (seen.size < 2) continue
-    const list = [...seen].map(([key, where]) => `${texts.get(key) as string} (${whereText(where)})`).join(' and ')
+    if (!differs) continue
+    const list = conflicts.map((seen) => [...seen].map(([key, where]) => `${s.texts.get(key) as string} (${whereText(where)})`).join(' and ')).join('; ')
     if (allowed.has(field.name)) notes.push(`note: the results differ in ${field.title}, as allowed by --allow-different ${field.name}: ${list}`)
     else refusals.push(`the results differ in ${field.title}: ${list}; ${field.why}: compare like with like, or pass --allow-different ${field.name}`)
   }
-  return { refusals, notes }
+  for (const [where, fields] of noFingerprint) {
+    notes.push(`note: ${where} has no fingerprint (written by an older podmeter): its ${[...fields].join(', ')} ${fields.size === 1 ? 'is' : 'are'} unknown, and not held against the others`)
+  }
+  const table = rows.length === 0
+    ? null
+    : ['what the results ran on, where it differs or is unknown (? unknown; the targets and their mesh modes are what is compared):',
+        textTable(['field', ...c.targets.map((t) => t.name), ''], rows, '  ', new Set(c.targets.map((_, i) => i + 1)).add(c.targets.length + 1))].join('\n')
+  return { refusals, notes, table }
 }

@@ -17,7 +17,8 @@ const COMMANDS = new Map<string, { summary: string, run: () => Promise<Command> 
   ['serve', { summary: 'run the measured server (the default)', run: async () => (await import('./serve.js')).serveCommand }],
   ['load', { summary: 'drive load at a URL: end to end, server time and overhead', run: async () => (await import('./load.js')).loadCommand }],
   ['compare', { summary: 'compare targets or result files, with a verdict against noise', run: async () => (await import('./compare.js')).compareCommand }],
-  ['merge', { summary: 'add the HDR histograms of replicas or runs exactly', run: async () => (await import('./merge.js')).mergeCommand }]
+  ['merge', { summary: 'add the HDR histograms of replicas or runs exactly', run: async () => (await import('./merge.js')).mergeCommand }],
+  ['cost', { summary: 'project the mesh\'s CPU and memory for a fleet, sidecar vs ambient', run: async () => (await import('./cost-command.js')).costCommand }]
 ])
 
 const USAGE = [

@@ -9,6 +9,7 @@ import { encode, summarizeMs, type MsSummary } from '../shared/hdr.js'
 import type { Track } from './recorder.js'
 import { isDnsLabel, isNodeName } from '../shared/node-name.js'
 import { type Cost, NOT_ASKED } from './cost/collect.js'
+import { type Fingerprint, fingerprintOf, meshFactsOf } from './run-fingerprint.js'
 
 export const RESULT_KIND = 'podmeter-load-result'
 export const RESULT_VERSION = 1
@@ -26,6 +27,12 @@ export interface TargetStats {
   /** The replica's Kubernetes namespace (its POD_NAMESPACE), and its pod name (its hostname), for the cost queries. */
   pod_namespace?: string | null
   pod_name?: string | null
+  /** What /stats says of the mesh (docs/stats.md), each checked for shape (run-fingerprint.ts meshFactsOf). */
+  mesh_evidence?: string[] | null
+  istio_version?: string | null
+  istio_revision?: string | null
+  proxy_concurrency?: number | null
+  envoy_version?: string | null
 }
 export const TARGET_STAT_KEYS = ['memory_sys_mb', 'container_memory_working_set_mb', 'sidecar_memory_mb', 'service_mesh_mode', 'node_name', 'pod_namespace'] as const
 
@@ -134,6 +141,8 @@ export interface LoadResult {
   schedule_kept: boolean | null
   /** What the app, its sidecar, ztunnel and the waypoint used over the measured window, from Prometheus (cost/collect.ts). */
   cost: Cost
+  /** What the run ran on (run-fingerprint.ts); absent in results of an older podmeter. */
+  fingerprint: Fingerprint
 }
 
 export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetStats | null, interrupted = false): LoadResult {
@@ -149,7 +158,7 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     histograms[name] = encode(t.h)
   }
   const seconds = Math.max(run.lastEnd - run.measureStart, 0) / 1000
-  const result: LoadResult = {
+  const fields: Omit<LoadResult, 'fingerprint'> = {
     kind: RESULT_KIND,
     version: RESULT_VERSION,
     label: o.label ?? null,
@@ -196,6 +205,7 @@ export function buildResult (run: LoadRun, startedAt: Date, targetStats: TargetS
     schedule_kept: null,
     cost: NOT_ASKED
   }
+  const result: LoadResult = { ...fields, fingerprint: fingerprintOf(fields) }
   if (run.open) {
     const schedule = scheduleResult(run)
     result.schedule = schedule
@@ -247,6 +257,7 @@ export async function fetchTargetStats (url: string): Promise<TargetStats | null
     if (sidecar !== null && typeof sidecar === 'object') out.sidecar_memory_mb = typeof sidecar.heap_size === 'number' ? sidecar.heap_size : null
     if (out.node_name !== undefined && out.node_name !== null && (typeof out.node_name !== 'string' || !isNodeName(out.node_name))) out.node_name = null
     if (out.pod_namespace !== undefined && out.pod_namespace !== null && (typeof out.pod_namespace !== 'string' || !isDnsLabel(out.pod_namespace))) out.pod_namespace = null
+    Object.assign(out, meshFactsOf(doc))
     // uptime_ms where the server has it: uptime_seconds is whole seconds
     // (as the original's int64), which would move the start time by up to a
     // second between two reads of one process.

@@ -46,6 +46,8 @@ export function buildTcpResult (run: LoadRun, transport: TcpTransport, payloadBy
   delete base.histograms.overhead
   base.status_codes = {}
   base.server_timing = { missing: 0, overhead_negative: 0 }
+  // What each message carries is the TCP load's payload.
+  base.fingerprint.payload = { method: 'TCP', request_body_bytes: payloadBytes }
   const rec = run.rec
   const kinds = { ...transport.failures, timeout: rec.errors.timeout } as Record<TcpErrorKind, number>
   const examples: Partial<Record<TcpErrorKind, string>> = { ...transport.examples }

@@ -1,13 +1,19 @@
 // The sidecar's Envoy admin endpoint (127.0.0.1:15000 in an Istio pod):
 // one GET /memory, with a short timeout and a bounded body. An answer in
 // Envoy's shape is both evidence of a sidecar (mesh detection rule 3) and the
-// sidecar's memory figures. Called from the mesh detector's timer only.
+// sidecar's memory figures. Once it answers, one GET /server_info gives the
+// Envoy and Istio versions and the proxy's concurrency (envoy-server-info.ts).
+// Called from the mesh detector's timer only.
 
 import http from 'node:http'
+import { type EnvoyServerInfo, parseServerInfo } from './envoy-server-info.js'
 
 /** How long a probe may take before the admin counts as unreachable, in ms. */
 export const ENVOY_ADMIN_TIMEOUT_MS = 500
 const MAX_BODY = 64 * 1024
+// An Istio sidecar's /server_info carries its node metadata (labels,
+// annotations, the proxy config): tens of kB; 256 KiB leaves room.
+const MAX_SERVER_INFO = 256 * 1024
 
 /** Envoy's /memory figures, in bytes (tcmalloc's view of the Envoy process). */
 export interface EnvoyMemory {
@@ -49,19 +55,35 @@ export function parseMemory (body: string): EnvoyMemory | undefined {
 }
 
 export async function probeEnvoyAdmin (address: string, timeoutMs = ENVOY_ADMIN_TIMEOUT_MS): Promise<AdminProbe> {
+  const got = await adminGet(address, '/memory', MAX_BODY, timeoutMs)
+  if (!got.ok) return { reachable: false, reason: got.reason }
+  const memory = parseMemory(got.body)
+  return memory === undefined ? { reachable: false, reason: 'GET /memory did not answer as Envoy does' } : { reachable: true, memory }
+}
+
+/** Envoy's /server_info, parsed (envoy-server-info.ts); undefined with the reason when it cannot be read. */
+export async function readServerInfo (address: string, timeoutMs = ENVOY_ADMIN_TIMEOUT_MS): Promise<{ info: EnvoyServerInfo } | { info: undefined, reason: string }> {
+  const got = await adminGet(address, '/server_info', MAX_SERVER_INFO, timeoutMs)
+  if (!got.ok) return { info: undefined, reason: got.reason }
+  const info = parseServerInfo(got.body)
+  return info === undefined ? { info, reason: 'GET /server_info did not answer as Envoy does' } : { info }
+}
+
+/** One GET of the admin with a timeout and a bounded body: the body of a 200, or why not. */
+async function adminGet (address: string, path: string, maxBody: number, timeoutMs: number): Promise<{ ok: true, body: string } | { ok: false, reason: string }> {
   const target = parseAddress(address)
-  if (target === undefined) return { reachable: false, reason: `${address} is not host:port` }
+  if (target === undefined) return { ok: false, reason: `${address} is not host:port` }
   return await new Promise((resolve) => {
     let settled = false
-    const done = (probe: AdminProbe): void => {
+    const done = (got: { ok: true, body: string } | { ok: false, reason: string }): void => {
       if (settled) return
       settled = true
-      resolve(probe)
+      resolve(got)
     }
     const req = http.get({
       host: target.host,
       port: target.port,
-      path: '/memory',
+      path,
       agent: false,
       headers: { accept: 'application/json' },
       signal: AbortSignal.timeout(timeoutMs)
@@ -70,22 +92,21 @@ export async function probeEnvoyAdmin (address: string, timeoutMs = ENVOY_ADMIN_
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => {
         body += chunk
-        if (body.length > MAX_BODY) {
-          done({ reachable: false, reason: `GET /memory answered more than ${MAX_BODY} bytes` })
+        if (body.length > maxBody) {
+          done({ ok: false, reason: `GET ${path} answered more than ${maxBody} bytes` })
           req.destroy()
         }
       })
       res.on('end', () => {
-        if (res.statusCode !== 200) return done({ reachable: false, reason: `GET /memory answered ${String(res.statusCode)}` })
-        const memory = parseMemory(body)
-        done(memory === undefined ? { reachable: false, reason: 'GET /memory did not answer as Envoy does' } : { reachable: true, memory })
+        if (res.statusCode !== 200) return done({ ok: false, reason: `GET ${path} answered ${String(res.statusCode)}` })
+        done({ ok: true, body })
       })
       // Cut off mid-body (timeout, reset): whatever came is not an answer.
-      res.on('close', () => done({ reachable: false, reason: res.complete ? 'closed' : `no answer within ${timeoutMs} ms` }))
+      res.on('close', () => done({ ok: false, reason: res.complete ? 'closed' : `no answer within ${timeoutMs} ms` }))
       res.on('error', () => {})
     })
     req.on('error', (err: NodeJS.ErrnoException) => {
-      done({ reachable: false, reason: err.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : err.code ?? err.message })
+      done({ ok: false, reason: err.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : err.code ?? err.message })
     })
   })
 }

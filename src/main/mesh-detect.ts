@@ -1,8 +1,9 @@
 // Mesh detection in the background. An unref'd timer re-reads every source
 // each `refreshMs` (the Downward API files, /proc/net/tcp*, the Envoy admin
-// probe, which is also the sidecar's memory, and the header counters); a
-// watch on the Downward API directory re-reads the files as soon as the
-// kubelet swaps them (istio-cni annotates an ambient pod after it started).
+// probe, which is also the sidecar's memory and, once, its /server_info, and
+// the header counters); a watch on the Downward API directory re-reads the
+// files as soon as the kubelet swaps them (istio-cni annotates an ambient pod
+// after it started).
 // /stats reads the last decision: nothing here runs per request.
 //
 // The header rule reads two shared counters that the hot path already
@@ -13,7 +14,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { C, readCounter, type Views } from '../shared/layout.js'
-import { probeEnvoyAdmin } from './envoy-admin.js'
+import { probeEnvoyAdmin, readServerInfo } from './envoy-admin.js'
 import {
   decideMode, listeningPort, parseDownwardApi,
   type AdminFacts, type HeaderFacts, type Listeners, type MeshView, type PodInfo
@@ -115,7 +116,7 @@ export class MeshDetector {
     this.#o = options
     this.#podinfo = { dir: options.podinfoDir, found: false, labels: new Map(), annotations: new Map() }
     this.#listeners = { files: options.procNetTcp, read: false, ports: new Set() }
-    this.#admin = { address: options.envoyAdmin, reachable: false, reason: 'not probed yet', memory: undefined }
+    this.#admin = { address: options.envoyAdmin, reachable: false, reason: 'not probed yet', memory: undefined, serverInfo: undefined }
     this.#last = { requests: this.#requests(), envoyMade: this.#envoyMade(), at: performance.now() }
     this.#view = this.#decide()
   }
@@ -154,13 +155,17 @@ export class MeshDetector {
     this.#ensureWatch()
   }
 
+  // /server_info does not change while the Envoy lives: it is read when the
+  // admin first answers, and again only after the admin went away (a new
+  // Envoy may be another release) or when the last read failed.
   async #probeAdmin (): Promise<AdminFacts> {
     const address = this.#o.envoyAdmin
-    if (address === undefined) return { address, reachable: false, reason: 'off', memory: undefined }
+    if (address === undefined) return { address, reachable: false, reason: 'off', memory: undefined, serverInfo: undefined }
     const probe = await probeEnvoyAdmin(address)
-    return probe.reachable
-      ? { address, reachable: true, reason: '', memory: probe.memory }
-      : { address, reachable: false, reason: probe.reason, memory: undefined }
+    if (!probe.reachable) return { address, reachable: false, reason: probe.reason, memory: undefined, serverInfo: undefined }
+    const known = this.#admin.reachable ? this.#admin.serverInfo : undefined
+    const serverInfo = known ?? (await readServerInfo(address)).info
+    return { address, reachable: true, reason: '', memory: probe.memory, serverInfo }
   }
 
   #requests (): number { return readCounter(this.#o.views, C.REQUESTS) }

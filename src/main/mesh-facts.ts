@@ -13,6 +13,7 @@
 //      headers, so ambient without a waypoint is only visible through 1 and 2.
 
 import type { EnvoyMemory } from './envoy-admin.js'
+import { type EnvoyServerInfo, revisionValue } from './envoy-server-info.js'
 
 /** Every value, in the order docs/mesh.md lists them. */
 export const MESH_MODES = ['none', 'envoy-on-path', 'ambient-l4', 'ambient-l7', 'sidecar'] as const
@@ -38,6 +39,8 @@ export interface AdminFacts {
   reachable: boolean
   reason: string
   memory: EnvoyMemory | undefined
+  /** Envoy's /server_info, read once the admin answers; undefined before, or when it cannot be read. */
+  serverInfo: EnvoyServerInfo | undefined
 }
 
 /** Measured requests and those with Envoy-made headers over the last period that had requests. */
@@ -63,6 +66,20 @@ export interface MeshView {
   envoyOnPath: boolean
   /** Envoy's /memory when there is a sidecar and its admin answers. */
   sidecarMemory: EnvoyMemory | undefined
+  /** What Istio runs here, where the pod shows it (istioView). */
+  istio: IstioView
+}
+
+/** The Istio release, revision and proxy of the pod, each null where nothing shows it. */
+export interface IstioView {
+  /** The sidecar's ISTIO_VERSION (Envoy's /server_info node metadata). */
+  version: string | null
+  /** The pod's `istio.io/rev` (the injector's annotation, else the label), the revision in `sidecar.istio.io/status`, else the sidecar's ISTIO_REVISION. */
+  revision: string | null
+  /** The sidecar's Envoy worker threads (`--concurrency`). */
+  proxyConcurrency: number | null
+  /** The sidecar's Envoy release. */
+  envoyVersion: string | null
 }
 
 /** Istio's ports that may listen inside a pod, and who opens them. */
@@ -181,7 +198,38 @@ export function decideMode (f: MeshFacts): MeshView {
   if (!sidecar && h !== undefined && h.requests > 0) evidence.push(headerEvidence(h, envoyOnPath, ambient))
 
   const mode: MeshMode = sidecar ? 'sidecar' : waypoint ? 'ambient-l7' : ambient ? 'ambient-l4' : envoyOnPath ? 'envoy-on-path' : 'none'
-  return { mode, evidence, sidecar, waypoint, envoyOnPath, sidecarMemory: sidecar && admin.reachable ? admin.memory : undefined }
+  return { mode, evidence, sidecar, waypoint, envoyOnPath, sidecarMemory: sidecar && admin.reachable ? admin.memory : undefined, istio: istioView(f) }
+}
+
+/**
+ * The Istio facts of the pod. The revision is the pod's own where it has one
+ * (Istio's injector annotates `istio.io/rev`; a user may label it): in
+ * ambient only a pod-level label shows it, the namespace's is not in the
+ * pod's files. The version and the concurrency need the sidecar's admin.
+ */
+export function istioView (f: MeshFacts): IstioView {
+  const { podinfo, admin } = f
+  const info = admin.reachable ? admin.serverInfo : undefined
+  const fromPod = podinfo.found
+    ? revisionValue(podinfo.annotations.get('istio.io/rev')) ?? revisionValue(podinfo.labels.get('istio.io/rev')) ?? statusRevision(podinfo.annotations.get('sidecar.istio.io/status'))
+    : undefined
+  return {
+    version: info?.istioVersion ?? null,
+    revision: fromPod ?? info?.istioRevision ?? null,
+    proxyConcurrency: info?.concurrency ?? null,
+    envoyVersion: info?.envoyVersion ?? null
+  }
+}
+
+// sidecar.istio.io/status carries the injecting revision: {…,"revision":"default"}.
+function statusRevision (status: string | undefined): string | undefined {
+  if (status === undefined) return undefined
+  try {
+    const revision = (JSON.parse(status) as { revision?: unknown }).revision
+    return typeof revision === 'string' ? revisionValue(revision) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 function headerEvidence (h: HeaderFacts, envoyOnPath: boolean, ambient: boolean): string {

@@ -257,6 +257,11 @@ export function buildStats (ctx: StatsContext, snap: Snapshot, scan: number, ask
     container_memory_limit_mb: container.limit === undefined ? null : round(toMiB(container.limit), 3),
     container_memory_note: container.note,
     ...(mesh.sidecarMemory === undefined ? {} : { sidecar_memory_mb: sidecarMemory(mesh.sidecarMemory) }),
+    // What Istio runs here, where the pod shows it (mesh-facts.ts istioView); null where nothing does.
+    istio_version: mesh.istio.version,
+    istio_revision: mesh.istio.revision,
+    proxy_concurrency: mesh.istio.proxyConcurrency,
+    envoy_version: mesh.istio.envoyVersion,
     measured_since_seconds: round(sinceReset, 3),
     ...ctx.connections,
     // The baseline listener (BASELINE_PORT): the same figures for its own traffic.

@@ -30,7 +30,7 @@ describe('compare refuses different payloads unless told', () => {
     }
     // As an older podmeter wrote it: no payload, no byte counts beyond bytes_received.
     const old = JSON.parse(readFileSync(files.get as string, 'utf8')) as Record<string, unknown>
-    for (const k of ['payload', 'bytes_sent', 'bytes_sent_per_second', 'bytes_received_per_second', 'client_node', 'server_node', 'placement']) delete old[k]
+    for (const k of ['payload', 'bytes_sent', 'bytes_sent_per_second', 'bytes_received_per_second', 'client_node', 'server_node', 'placement', 'fingerprint']) delete old[k]
     old.label = 'old'
     files.old = tmp('old.json')
     writeFileSync(files.old, JSON.stringify(old))

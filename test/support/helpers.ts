@@ -140,27 +140,39 @@ export async function waitFor (what: string, check: () => boolean | Promise<bool
   }
 }
 
-export interface FakeEnvoyAdmin { address: string, hits: () => number, close: () => Promise<void> }
+export interface FakeEnvoyAdmin {
+  address: string
+  /** Requests for `path` so far (default /memory). */
+  hits: (path?: string) => number
+  close: () => Promise<void>
+}
+
+/** A real Istio 1.24 sidecar's /server_info, shortened (test/fixtures/envoy). */
+export const ENVOY_SERVER_INFO = readFileSync(join(ROOT, 'test/fixtures/envoy/server_info-istio-1.24.json'), 'utf8')
 
 /**
  * A real listener standing in for Envoy admin: GET /memory answers as Envoy
- * does (uint64 fields as strings, `server: envoy`), anything else 404.
+ * does (uint64 fields as strings, `server: envoy`), GET /server_info with
+ * `serverInfo` (an Istio sidecar's by default; null answers 404), anything
+ * else 404.
  */
 export async function startFakeEnvoyAdmin (memory: Record<string, string> = {
   allocated: '7065960', heap_size: '10485760', pageheap_unmapped: '0', pageheap_free: '0', total_thread_cache: '1591360', total_physical_bytes: '12582912'
-}, port = 0): Promise<FakeEnvoyAdmin> {
-  let hits = 0
+}, port = 0, serverInfo: string | null = ENVOY_SERVER_INFO): Promise<FakeEnvoyAdmin> {
+  const hits = new Map<string, number>()
   const server = http.createServer((req, res) => {
-    hits++
-    if (req.url !== '/memory') { res.writeHead(404, { server: 'envoy' }); res.end('invalid path\n'); return }
+    const path = req.url ?? ''
+    hits.set(path, (hits.get(path) ?? 0) + 1)
+    const body = path === '/memory' ? JSON.stringify(memory, null, 1) : path === '/server_info' ? serverInfo : null
+    if (body === null) { res.writeHead(404, { server: 'envoy' }); res.end('invalid path\n'); return }
     res.writeHead(200, { 'content-type': 'application/json', server: 'envoy' })
-    res.end(JSON.stringify(memory, null, 1))
+    res.end(body)
   })
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     address,
-    hits: () => hits,
+    hits: (path = '/memory') => hits.get(path) ?? 0,
     close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())) }
   }
 }

@@ -27,7 +27,7 @@ test('huge counters and no sample: the original\'s integer keys stay integer lit
       windowSeconds: 10,
       since: performance.now() - 1000,
       workerThreads: 1,
-      mesh: () => ({ mode: 'none', evidence: [], sidecar: false, waypoint: false, envoyOnPath: false, sidecarMemory: undefined }),
+      mesh: () => ({ mode: 'none', evidence: [], sidecar: false, waypoint: false, envoyOnPath: false, sidecarMemory: undefined, istio: { version: null, revision: null, proxyConcurrency: null, envoyVersion: null } }),
       containerMemory: () => ({ inContainer: false, note: 'not in a container', source: undefined, limit: undefined, workingSet: undefined }),
       baseline: null
     }
