@@ -82,8 +82,15 @@ describe('Prometheus reads PodMeter', () => {
     await envoy?.close()
   })
 
+  // The percentiles of every sample the load sent: on a busy machine a
+  // /stats whose worker was slow to answer carries its last answer instead
+  // (`stale`, docs/operations.md), which can predate the last samples.
   async function statsQuantiles (p: Running): Promise<number[]> {
-    const s = await getJson(`${p.url}/stats?percentiles=50,90,99`)
+    const want = COUNTS[(Object.keys(pm) as Array<keyof typeof pm>).find((k) => pm[k] === p) as keyof typeof COUNTS]
+    const s = await until(`a fresh /stats with all ${want} samples`, 30_000, async () => {
+      const doc = await getJson(`${p.url}/stats?percentiles=50,90,99`)
+      return doc.stale !== true && doc.percentiles_samples === want ? doc : undefined
+    })
     return [s.percentiles.p50, s.percentiles.p90, s.percentiles.p99].map((ms: number) => ms / 1000)
   }
 
