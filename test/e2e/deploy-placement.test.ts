@@ -17,19 +17,13 @@ import { parseArgs, Reader } from '../../src/cli/args.js'
 import { LOAD_SPEC } from '../../src/cli/load.js'
 import { parseUrl, readLoadOptions } from '../../src/cli/load-options.js'
 import { ROOT } from '../support/helpers.js'
-import { expandArgs, one, render, type K8sObject } from '../support/kustomize.js'
+import { container, expandArgs, one, podOf, render, type K8sObject } from '../support/kustomize.js'
 
 const DIRS = ['plain', 'sidecar', 'ambient', 'ambient-waypoint', 'client', 'client-baseline', 'client-same-node', 'client-cross-node'] as const
 const CLIENTS = DIRS.filter((d) => d.startsWith('client'))
 const rendered = new Map<string, K8sObject[]>()
 before(() => { for (const dir of DIRS) rendered.set(dir, render(`overlays/${dir}`)) })
 const objects = (dir: string): K8sObject[] => rendered.get(dir) as K8sObject[]
-const podOf = (workload: K8sObject): { metadata: K8sObject['metadata'], spec: any } => workload.spec.template
-const container = (workload: K8sObject, name: string): any => {
-  const c = podOf(workload).spec.containers.find((x: any) => x.name === name)
-  assert.ok(c !== undefined, `${workload.metadata.name} has a container ${name}`)
-  return c
-}
 
 /** A Kubernetes quantity in base units: `500m` → 0.5, `128Mi` → 134217728, `1G` → 1e9. */
 function quantity (text: string): number {

@@ -14,7 +14,7 @@ import { parseTcpUrl, readTcpLoadOptions } from '../../src/cli/tcp-options.js'
 import { loadConfig } from '../../src/cli/serve.js'
 import { SETTINGS, type ServerConfig } from '../../src/shared/config.js'
 import { request, ROOT, startServer } from '../support/helpers.js'
-import { expandArgs, one, render, type K8sObject } from '../support/kustomize.js'
+import { container, expandArgs, one, podOf, render, type K8sObject } from '../support/kustomize.js'
 
 const MODES = ['plain', 'sidecar', 'ambient', 'ambient-waypoint'] as const
 const CLIENTS = ['client', 'client-baseline', 'client-same-node', 'client-cross-node', 'client-tcp'] as const
@@ -39,12 +39,6 @@ const rendered = new Map<string, K8sObject[]>()
 before(() => { for (const dir of [...MODES, ...CLIENTS]) rendered.set(dir, render(`overlays/${dir}`)) })
 const objects = (dir: string): K8sObject[] => rendered.get(dir) as K8sObject[]
 
-const podOf = (workload: K8sObject): { metadata: K8sObject['metadata'], spec: any } => workload.spec.template
-const container = (workload: K8sObject, name: string): any => {
-  const c = podOf(workload).spec.containers.find((x: any) => x.name === name)
-  assert.ok(c !== undefined, `${workload.metadata.name} has a container ${name}`)
-  return c
-}
 const portNumber = (c: any, name: string): number => {
   const p = c.ports?.find((x: any) => x.name === name)
   assert.ok(p !== undefined, `container ${c.name} has a port named ${name}`)

@@ -3,6 +3,7 @@
 // latter when a machine has neither; KUSTOMIZE=/path/to/kustomize picks one).
 // No cluster is needed or contacted.
 
+import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { isAbsolute, join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
@@ -87,4 +88,14 @@ export function expandArgs (c: { args: string[], env?: Array<{ name: string, val
     if (e === undefined) throw new Error(`$(${name}) in args is not an env var of the container`)
     return e.value ?? values[name] ?? whole
   }))
+}
+
+/** A workload's pod template. */
+export const podOf = (workload: K8sObject): { metadata: K8sObject['metadata'], spec: any } => workload.spec.template
+
+/** The container `name` of a workload's pod; fails the test when there is none. */
+export function container (workload: K8sObject, name: string): any {
+  const c = podOf(workload).spec.containers.find((x: any) => x.name === name)
+  assert.ok(c !== undefined, `${workload.metadata.name as string} has a container ${name}`)
+  return c
 }
